@@ -1,0 +1,159 @@
+package infra
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/emothe/emothe/infra/stack"
+)
+
+const goodKey = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+// mocks records every resource the program registers.
+type mocks struct {
+	mu        sync.Mutex
+	resources []string
+}
+
+func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.resources = append(m.resources, args.TypeToken+"::"+args.Name)
+	return args.Name + "_id", args.Inputs, nil
+}
+
+func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	return args.Args, nil
+}
+
+// withConfig sets stack config the way the engine passes it.
+func withConfig(values map[string]string, secret ...string) pulumi.RunOption {
+	return func(info *pulumi.RunInfo) {
+		info.Config = map[string]string{}
+		for k, v := range values {
+			info.Config[stack.Namespace+":"+k] = v
+		}
+		for _, k := range secret {
+			info.ConfigSecretKeys = append(info.ConfigSecretKeys, stack.Namespace+":"+k)
+		}
+	}
+}
+
+func run(t *testing.T, program pulumi.RunFunc, values map[string]string, secret ...string) (*mocks, error) {
+	t.Helper()
+	m := &mocks{}
+	err := pulumi.RunErr(program, pulumi.WithMocks(stack.Namespace, "dev", m), withConfig(values, secret...))
+	return m, err
+}
+
+func TestBadConfigRegistersNothing(t *testing.T) {
+	cases := []struct {
+		name   string
+		values map[string]string
+		secret []string
+		want   string
+	}{
+		{"unknown backend", map[string]string{"appName": "emothe-dev", "backend": "nomad", "secretKeyBase": goodKey}, []string{"secretKeyBase"}, `emothe:backend = "nomad" is not one of fly, compose`},
+		{"unknown region", map[string]string{"appName": "emothe-dev", "primaryRegion": "atlantis", "secretKeyBase": goodKey}, []string{"secretKeyBase"}, `emothe:primaryRegion = "atlantis"`},
+		{"memory step", map[string]string{"appName": "emothe-dev", "memoryMb": "1000", "secretKeyBase": goodKey}, []string{"secretKeyBase"}, "multiple of 256"},
+		{"negative count", map[string]string{"appName": "emothe-dev", "machinesPerRegion": "-2", "secretKeyBase": goodKey}, []string{"secretKeyBase"}, `emothe:machinesPerRegion = "-2"`},
+		{"prod without domain", map[string]string{"appName": "emothe-prod", "environment": "production", "secretKeyBase": goodKey}, []string{"secretKeyBase"}, "emothe:domain"},
+		{"plaintext secret", map[string]string{"appName": "emothe-dev", "secretKeyBase": goodKey}, nil, "emothe:secretKeyBase is stored in plain text"},
+		{"backend not implemented", map[string]string{"appName": "emothe-dev", "backend": "compose", "secretKeyBase": goodKey}, []string{"secretKeyBase"}, `emothe:backend = "compose" is not available in this version`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := run(t, Run, tc.values, tc.secret...)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.NotContains(t, err.Error(), goodKey)
+			assert.Empty(t, m.resources, "nothing may be registered for a bad config")
+		})
+	}
+}
+
+// fakeBackend records the order in which Deploy drives the four steps.
+type fakeBackend struct {
+	steps  *[]string
+	parent pulumi.Resource
+}
+
+func (f fakeBackend) Image(*pulumi.Context) (pulumi.StringOutput, error) {
+	*f.steps = append(*f.steps, "image")
+	return pulumi.String("registry.example/emothe@sha256:abc").ToStringOutput(), nil
+}
+
+func (f fakeBackend) Database(*pulumi.Context) (*stack.Database, error) {
+	*f.steps = append(*f.steps, "database")
+	url := pulumi.ToSecret(pulumi.String("postgres://u:p@db.internal/emothe")).(pulumi.StringOutput)
+	return &stack.Database{Host: pulumi.String("db.internal").ToStringOutput(), URL: url, DirectURL: url}, nil
+}
+
+func (f fakeBackend) Secrets(_ *pulumi.Context, values pulumi.StringMap) (*stack.Secrets, error) {
+	*f.steps = append(*f.steps, "secrets")
+	if _, ok := values["SECRET_KEY_BASE"]; !ok {
+		return nil, assert.AnError
+	}
+	return &stack.Secrets{Version: pulumi.Int(1).ToIntOutput()}, nil
+}
+
+func (f fakeBackend) App(*pulumi.Context, pulumi.StringOutput, *stack.Database, *stack.Secrets) (*stack.App, error) {
+	*f.steps = append(*f.steps, "app")
+	return &stack.App{URL: pulumi.String("https://emothe-dev.fly.dev").ToStringOutput(),
+		DNSRecords: pulumi.StringArray{}.ToStringArrayOutput()}, nil
+}
+
+func TestDeployDrivesTheBackendInOrder(t *testing.T) {
+	var steps []string
+	backends := map[string]stack.Factory{"fly": func(_ *pulumi.Context, _ *stack.Config, parent pulumi.Resource) (stack.Backend, error) {
+		require.NotNil(t, parent)
+		return fakeBackend{steps: &steps}, nil
+	}}
+	program := func(ctx *pulumi.Context) error {
+		cfg, err := stack.FromContext(ctx)
+		if err != nil {
+			return err
+		}
+		out, err := Deploy(ctx, cfg, backends)
+		if err != nil {
+			return err
+		}
+		var wg sync.WaitGroup
+		wg.Add(1)
+		pulumi.All(out.URL, out.Image, out.Backend, out.DatabaseHost, out.AppName).ApplyT(func(v []any) error {
+			defer wg.Done()
+			assert.Equal(t, []any{"https://emothe-dev.fly.dev", "registry.example/emothe@sha256:abc", "fly", "db.internal", "emothe-dev"}, v)
+			return nil
+		})
+		wg.Wait()
+		return nil
+	}
+	m, err := run(t, program, map[string]string{"appName": "emothe-dev", "secretKeyBase": goodKey}, "secretKeyBase")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"image", "database", "secrets", "app"}, steps)
+	assert.Equal(t, []string{"emothe:index:Deployment::emothe-dev"}, m.resources)
+}
+
+func TestMissingSecretNamesTheCommand(t *testing.T) {
+	backends := map[string]stack.Factory{"fly": func(*pulumi.Context, *stack.Config, pulumi.Resource) (stack.Backend, error) {
+		t.Fatal("the backend must not be built without its secrets")
+		return nil, nil
+	}}
+	program := func(ctx *pulumi.Context) error {
+		cfg, err := stack.FromContext(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = Deploy(ctx, cfg, backends)
+		return err
+	}
+	m, err := run(t, program, map[string]string{"appName": "emothe-dev"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "pulumi config set --secret emothe:secretKeyBase <value> --stack dev")
+	assert.Empty(t, m.resources)
+}
