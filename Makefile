@@ -1,0 +1,66 @@
+# Emothe: everyday commands. `make up` runs the main job, `make test` runs
+# every test; both bootstrap what they need through `make tools`.
+SHELL := bash
+EMOTHE_HOME ?= $(HOME)/.emothe
+export PATH := $(EMOTHE_HOME)/bin:/usr/local/go/bin:$(PATH)
+
+STACK ?= local
+# Local stacks keep state in the repo's .pulumi-state and use a passphrase
+# that is for local use only; other stacks bring their own (see README).
+ifeq ($(STACK),local)
+export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
+export PULUMI_CONFIG_PASSPHRASE ?= emothe-local-only
+endif
+export PULUMI_SKIP_UPDATE_CHECK := true
+
+GO_TEST ?= go test -count=1 -timeout 30m
+
+.PHONY: all tools up preview destroy secrets test unit e2e bench codegen check-codegen lint
+all: test
+
+## tools: install and start what builds and tests need (idempotent).
+tools:
+	@scripts/tools.sh
+
+## up: bring the stack up (default: the local stack on the local Docker engine).
+up: tools
+	go run ./tools/stack -stack $(STACK) up
+
+preview: tools
+	go run ./tools/stack -stack $(STACK) preview
+
+destroy: tools
+	go run ./tools/stack -stack $(STACK) destroy
+
+## secrets: generate any unset stack secrets (never printed).
+secrets: tools
+	go run ./tools/stack -stack $(STACK) secrets
+
+## test: everything — codegen freshness, vet, unit, end-to-end.
+test: tools check-codegen lint
+	$(GO_TEST) ./...
+
+unit:
+	$(GO_TEST) -short ./...
+
+## e2e: the end-to-end suites (image, and later Fly and Compose).
+e2e: tools
+	$(GO_TEST) ./tests/...
+
+## bench: every benchmark, reported by go test -bench.
+bench: tools
+	go test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+
+## codegen: regenerate the Fly client, the fake's server, the provider schema and SDK.
+codegen:
+	go generate ./provider/...
+	go run ./tools/gensdk
+
+# check-codegen regenerates and fails when the committed output differs.
+check-codegen: codegen
+	@git diff --exit-code --stat -- provider sdk || { echo 'generated code is stale: run make codegen and commit'; exit 1; }
+	@test -z "$$(git status --porcelain --untracked-files=all -- provider sdk)" || { git status --short -- provider sdk; echo 'generated files are not committed'; exit 1; }
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^sdk/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^sdk/'); echo 'gofmt: the files above need formatting'; exit 1; }
+	go vet ./...
