@@ -88,3 +88,12 @@ func TestStackFilesAreValid(t *testing.T) {
 		})
 	}
 }
+
+// The README's configuration reference documents every setting.
+func TestReadmeDocumentsEverySetting(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	for _, s := range Settings {
+		assert.Contains(t, string(b), "| `"+Namespace+":"+s.Key+"` |", "README lacks %s", s.Key)
+	}
+}
