@@ -1,0 +1,201 @@
+// Package config reads the service's settings from the environment.
+//
+// Each subcommand loads only what it needs (migrate: DATABASE_URL; healthcheck:
+// PORT). Every bad or missing value is collected into one *Error, so a
+// misconfigured deploy shows all its problems at once. Messages name the
+// variable, the bad value (never for DATABASE_URL or SECRET_KEY_BASE) and the fix.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Defaults for the optional settings.
+const (
+	DefaultPort            = 8080
+	DefaultShutdownTimeout = 25 * time.Second
+	minSecretKeyBase       = 64
+)
+
+// Serve is the configuration of `emothe serve`.
+type Serve struct {
+	DatabaseURL Secret
+	// SecretKeyBase is validated and held for features that sign data; nothing
+	// signs yet, so it is never read. Secret keeps it out of logs.
+	SecretKeyBase Secret
+	// AppHost is the public host[:port]: the base of absolute URLs and the
+	// Host header the service answers to. Defaults to localhost:PORT.
+	AppHost         string
+	Port            int
+	LogLevel        slog.Level
+	ShutdownTimeout time.Duration
+}
+
+// Migrate is the configuration of `emothe migrate`.
+type Migrate struct {
+	DatabaseURL Secret
+	LogLevel    slog.Level
+}
+
+// Healthcheck is the configuration of `emothe healthcheck`.
+type Healthcheck struct {
+	Port int
+}
+
+// Getenv looks up one environment variable; os.Getenv fits.
+type Getenv func(string) string
+
+// Error lists every problem found in the environment.
+type Error struct {
+	Problems []string
+}
+
+func (e *Error) Error() string {
+	return "invalid configuration:\n  - " + strings.Join(e.Problems, "\n  - ")
+}
+
+// loader reads variables and collects problems instead of stopping at the first.
+type loader struct {
+	getenv   Getenv
+	problems []string
+}
+
+func (l *loader) problem(format string, args ...any) {
+	l.problems = append(l.problems, fmt.Sprintf(format, args...))
+}
+
+func (l *loader) err() error {
+	if len(l.problems) == 0 {
+		return nil
+	}
+	return &Error{Problems: l.problems}
+}
+
+// LoadServe reads the configuration of `emothe serve`.
+func LoadServe(getenv Getenv) (Serve, error) {
+	l := &loader{getenv: getenv}
+	c := Serve{
+		DatabaseURL:     l.databaseURL(),
+		SecretKeyBase:   l.secretKeyBase(),
+		Port:            l.port(),
+		LogLevel:        l.logLevel(),
+		ShutdownTimeout: l.shutdownTimeout(),
+	}
+	c.AppHost = l.appHost(c.Port)
+	return c, l.err()
+}
+
+// LoadMigrate reads the configuration of `emothe migrate`.
+func LoadMigrate(getenv Getenv) (Migrate, error) {
+	l := &loader{getenv: getenv}
+	c := Migrate{DatabaseURL: l.databaseURL(), LogLevel: l.logLevel()}
+	return c, l.err()
+}
+
+// LoadHealthcheck reads the configuration of `emothe healthcheck`.
+func LoadHealthcheck(getenv Getenv) (Healthcheck, error) {
+	l := &loader{getenv: getenv}
+	c := Healthcheck{Port: l.port()}
+	return c, l.err()
+}
+
+// databaseURL never echoes the value: it usually carries the password.
+func (l *loader) databaseURL() Secret {
+	v := strings.TrimSpace(l.getenv("DATABASE_URL"))
+	if v == "" {
+		l.problem("DATABASE_URL is not set; set it to the Postgres URL, e.g. postgres://USER:PASSWORD@HOST:5432/DB?sslmode=disable")
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		// url's error quotes the input, password included: drop it.
+		l.problem("DATABASE_URL is not a valid URL (value not shown: it may hold a password); use the form postgres://USER:PASSWORD@HOST:5432/DB, percent-encoding special characters in the password")
+		return ""
+	}
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		l.problem("DATABASE_URL has scheme %q (value not shown: it may hold a password); it must start with postgres:// or postgresql://", u.Scheme)
+		return ""
+	}
+	// The driver checks what a URL parser cannot: port range, sslmode, pool_* settings.
+	if _, err := pgxpool.ParseConfig(v); err != nil {
+		l.problem("DATABASE_URL is rejected by the Postgres driver (value not shown: it may hold a password); check the port and query parameters such as sslmode and pool_max_conns")
+		return ""
+	}
+	return Secret(v)
+}
+
+func (l *loader) secretKeyBase() Secret {
+	v := l.getenv("SECRET_KEY_BASE")
+	const fix = "generate one with `openssl rand -hex 32` (64 hex characters)"
+	switch n := len(v); {
+	case n == 0:
+		l.problem("SECRET_KEY_BASE is not set; it needs at least %d characters: %s", minSecretKeyBase, fix)
+	case n < minSecretKeyBase:
+		l.problem("SECRET_KEY_BASE is %d characters; it needs at least %d: %s", n, minSecretKeyBase, fix)
+	}
+	return Secret(v)
+}
+
+func (l *loader) port() int {
+	v := l.getenv("PORT")
+	if v == "" {
+		return DefaultPort
+	}
+	p, err := strconv.Atoi(v)
+	if err != nil || p < 1 || p > 65535 {
+		l.problem("PORT is %q; it must be a whole number from 1 to 65535, e.g. PORT=%d", v, DefaultPort)
+		return 0
+	}
+	return p
+}
+
+func (l *loader) logLevel() slog.Level {
+	v := l.getenv("LOG_LEVEL")
+	switch strings.ToLower(v) {
+	case "", "info":
+		return slog.LevelInfo
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	l.problem("LOG_LEVEL is %q; use one of debug, info, warn, error", v)
+	return slog.LevelInfo
+}
+
+func (l *loader) shutdownTimeout() time.Duration {
+	v := l.getenv("SHUTDOWN_TIMEOUT")
+	if v == "" {
+		return DefaultShutdownTimeout
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		l.problem("SHUTDOWN_TIMEOUT is %q; it must be a positive Go duration such as 25s or 1m30s", v)
+		return DefaultShutdownTimeout
+	}
+	return d
+}
+
+// appHost accepts a bare host with an optional port, e.g. emothe.fly.dev or
+// localhost:8080: the scheme of absolute URLs comes from each request.
+func (l *loader) appHost(port int) string {
+	v := l.getenv("APP_HOST")
+	if v == "" {
+		return fmt.Sprintf("localhost:%d", port)
+	}
+	u, err := url.Parse("http://" + v)
+	if err != nil || u.Host != v || u.Hostname() == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+		l.problem("APP_HOST is %q; give the public host name with an optional port and no scheme or path, e.g. APP_HOST=emothe.fly.dev", v)
+		return ""
+	}
+	return strings.ToLower(v)
+}
