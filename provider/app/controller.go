@@ -1,0 +1,149 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/emothe/emothe/provider/config"
+	"github.com/emothe/emothe/provider/fly"
+	"github.com/emothe/emothe/provider/flyapi"
+	"github.com/emothe/emothe/provider/internal/check"
+	"github.com/emothe/emothe/provider/internal/diff"
+	"github.com/emothe/emothe/provider/internal/opt"
+)
+
+var (
+	_ infer.CustomCheck[Args]           = (*App)(nil)
+	_ infer.CustomDiff[Args, State]     = (*App)(nil)
+	_ infer.CustomRead[Args, State]     = (*App)(nil)
+	_ infer.CustomDelete[State]         = (*App)(nil)
+	_ infer.CustomResource[Args, State] = (*App)(nil)
+)
+
+// deleteTimeout bounds the wait for Fly's asynchronous app deletion.
+const deleteTimeout = 2 * time.Minute
+
+// Check validates the name and fills org from the provider's default.
+func (*App) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[Args], error) {
+	in, failures, err := infer.DefaultCheck[Args](ctx, req.NewInputs)
+	if err != nil || len(failures) > 0 {
+		return infer.CheckResponse[Args]{Inputs: in, Failures: failures}, err
+	}
+	var f check.Failures
+	f.Name(req.NewInputs, "name", in.Name)
+	if in.Org == "" && check.Known(req.NewInputs, "org") {
+		in.Org = config.Org(ctx)
+	}
+	return infer.CheckResponse[Args]{Inputs: in, Failures: f}, nil
+}
+
+// Diff replaces on any change. The old app is deleted first when the name
+// stays: app names are global, so the new one could not be created beside it.
+func (*App) Diff(_ context.Context, req infer.DiffRequest[Args, State]) (infer.DiffResponse, error) {
+	var d diff.Builder
+	d.Replace("name", req.Inputs.Name != req.State.Name)
+	d.Replace("org", req.Inputs.Org != req.State.Org)
+	d.Replace("network", req.Inputs.Network != req.State.Network)
+	return d.Response(req.Inputs.Name == req.State.Name), nil
+}
+
+// Create creates the app; preview returns the inputs with unknown outputs.
+func (*App) Create(ctx context.Context, req infer.CreateRequest[Args]) (infer.CreateResponse[State], error) {
+	in := req.Inputs
+	if req.DryRun {
+		return infer.CreateResponse[State]{ID: in.Name, Output: State{Args: in}}, nil
+	}
+	client, err := config.Client(ctx)
+	if err != nil {
+		return infer.CreateResponse[State]{}, err
+	}
+	_, err = client.CreateApp(ctx, flyapi.CreateAppRequest{
+		Name:    &in.Name,
+		OrgSlug: &in.Org,
+		Network: opt.NonZero(in.Network),
+	})
+	if err != nil {
+		return infer.CreateResponse[State]{}, fmt.Errorf("creating app %q in org %q: %w", in.Name, in.Org, hint(err))
+	}
+	// Read back what a refresh would see, so refresh after up shows no drift.
+	got, err := client.GetApp(ctx, in.Name)
+	if err != nil {
+		return infer.CreateResponse[State]{}, fmt.Errorf("reading app %q after creating it: %w", in.Name, err)
+	}
+	return infer.CreateResponse[State]{ID: in.Name, Output: state(in, got)}, nil
+}
+
+// Read looks the app up by name (the resource ID), for refresh and import.
+func (*App) Read(ctx context.Context, req infer.ReadRequest[Args, State]) (infer.ReadResponse[Args, State], error) {
+	client, err := config.Client(ctx)
+	if err != nil {
+		return infer.ReadResponse[Args, State]{}, err
+	}
+	got, err := client.GetApp(ctx, req.ID)
+	if errors.Is(err, fly.ErrNotFound) {
+		return infer.ReadResponse[Args, State]{}, nil
+	}
+	if err != nil {
+		return infer.ReadResponse[Args, State]{}, fmt.Errorf("reading app %q: %w", req.ID, err)
+	}
+	in := Args{Name: req.ID, Org: req.Inputs.Org, Network: opt.Val(got.Network)}
+	if got.Organization != nil && got.Organization.Slug != nil {
+		in.Org = *got.Organization.Slug
+	}
+	s := state(in, got)
+	return infer.ReadResponse[Args, State]{ID: req.ID, Inputs: s.Args, State: s}, nil
+}
+
+// Delete deletes the app and waits until Fly no longer knows it, so a
+// replacement with the same name can be created right after.
+func (*App) Delete(ctx context.Context, req infer.DeleteRequest[State]) (infer.DeleteResponse, error) {
+	client, err := config.Client(ctx)
+	if err != nil {
+		return infer.DeleteResponse{}, err
+	}
+	if err := client.DeleteApp(ctx, req.ID); err != nil {
+		return infer.DeleteResponse{}, fmt.Errorf("deleting app %q: %w", req.ID, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, deleteTimeout)
+	defer cancel()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		_, err := client.GetApp(ctx, req.ID)
+		if errors.Is(err, fly.ErrNotFound) {
+			return infer.DeleteResponse{}, nil
+		}
+		if err != nil {
+			return infer.DeleteResponse{}, fmt.Errorf("waiting for app %q to be deleted: %w", req.ID, err)
+		}
+		p.GetLogger(ctx).InfoStatusf("waiting for Fly to finish deleting app %q", req.ID)
+		select {
+		case <-ctx.Done():
+			return infer.DeleteResponse{}, fmt.Errorf("app %q is still being deleted after %s: %w", req.ID, deleteTimeout, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+func state(in Args, got flyapi.App) State {
+	return State{
+		Args:     in,
+		AppID:    opt.Val(got.Id),
+		Status:   opt.Val(got.Status),
+		Hostname: in.Name + ".fly.dev",
+	}
+}
+
+// hint adds the fix to Fly's terse name_taken error.
+func hint(err error) error {
+	var apiErr *fly.APIError
+	if errors.As(err, &apiErr) && apiErr.Code == "name_taken" {
+		return fmt.Errorf("%w: app names are global across Fly; choose another name", err)
+	}
+	return err
+}

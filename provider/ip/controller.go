@@ -1,0 +1,148 @@
+package ip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/emothe/emothe/provider/config"
+	"github.com/emothe/emothe/provider/fly"
+	"github.com/emothe/emothe/provider/flyapi"
+	"github.com/emothe/emothe/provider/internal/check"
+	"github.com/emothe/emothe/provider/internal/diff"
+	"github.com/emothe/emothe/provider/internal/importid"
+	"github.com/emothe/emothe/provider/internal/opt"
+)
+
+var (
+	_ infer.CustomCheck[Args]           = (*IPAddress)(nil)
+	_ infer.CustomDiff[Args, State]     = (*IPAddress)(nil)
+	_ infer.CustomRead[Args, State]     = (*IPAddress)(nil)
+	_ infer.CustomDelete[State]         = (*IPAddress)(nil)
+	_ infer.CustomResource[Args, State] = (*IPAddress)(nil)
+)
+
+// Check validates the inputs.
+func (*IPAddress) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[Args], error) {
+	in, failures, err := infer.DefaultCheck[Args](ctx, req.NewInputs)
+	if err != nil || len(failures) > 0 {
+		return infer.CheckResponse[Args]{Inputs: in, Failures: failures}, err
+	}
+	var f check.Failures
+	f.Name(req.NewInputs, "app", in.App)
+	f.OneOf(req.NewInputs, "type", string(in.Type), string(V4), string(V6), string(SharedV4), string(PrivateV6))
+	if check.Known(req.NewInputs, "type") && in.Network != "" && in.Type != PrivateV6 {
+		f.Addf("network", "network %q only applies to private_v6 (Flycast) addresses, not %s: "+
+			"remove network or set type to private_v6", in.Network, in.Type)
+	}
+	return infer.CheckResponse[Args]{Inputs: in, Failures: f}, nil
+}
+
+// Diff replaces on any change. A shared IPv4 is the app's one shared
+// address, so its old resource is released before a new one takes it.
+func (*IPAddress) Diff(_ context.Context, req infer.DiffRequest[Args, State]) (infer.DiffResponse, error) {
+	in, old := req.Inputs, req.State
+	var d diff.Builder
+	d.Replace("app", in.App != old.App)
+	d.Replace("type", in.Type != old.Type)
+	d.Replace("region", in.Region != old.Region)
+	d.Replace("network", in.Network != old.Network)
+	d.Replace("serviceName", in.ServiceName != old.ServiceName)
+	return d.Response(in.Type == SharedV4 && old.Type == SharedV4 && in.App == old.App), nil
+}
+
+// Create assigns the address.
+func (*IPAddress) Create(ctx context.Context, req infer.CreateRequest[Args]) (infer.CreateResponse[State], error) {
+	in := req.Inputs
+	if req.DryRun {
+		return infer.CreateResponse[State]{Output: State{Args: in}}, nil
+	}
+	client, err := config.Client(ctx)
+	if err != nil {
+		return infer.CreateResponse[State]{}, err
+	}
+	got, err := client.AssignIP(ctx, in.App, flyapi.AssignIPRequest{
+		Type:        new(string(in.Type)),
+		Region:      opt.NonZero(in.Region),
+		Network:     opt.NonZero(in.Network),
+		ServiceName: opt.NonZero(in.ServiceName),
+	})
+	if err != nil {
+		return infer.CreateResponse[State]{}, fmt.Errorf("assigning a %s address to app %q: %w", in.Type, in.App, err)
+	}
+	s := state(in, got)
+	return infer.CreateResponse[State]{ID: s.Address, Output: s}, nil
+}
+
+// Read finds the address among the app's assignments; the import ID is
+// `<app>/<address>`, as an address alone does not name its app.
+func (*IPAddress) Read(ctx context.Context, req infer.ReadRequest[Args, State]) (infer.ReadResponse[Args, State], error) {
+	app, addr, err := importid.Resolve(req.State.App, req.ID, "address", "my-app/2a09:8280:1::1")
+	if err != nil {
+		return infer.ReadResponse[Args, State]{}, err
+	}
+	client, err := config.Client(ctx)
+	if err != nil {
+		return infer.ReadResponse[Args, State]{}, err
+	}
+	ips, err := client.ListIPs(ctx, app)
+	if errors.Is(err, fly.ErrNotFound) {
+		return infer.ReadResponse[Args, State]{}, nil
+	}
+	if err != nil {
+		return infer.ReadResponse[Args, State]{}, fmt.Errorf("listing addresses of app %q: %w", app, err)
+	}
+	for _, got := range ips {
+		if opt.Val(got.Ip) != addr {
+			continue
+		}
+		in := req.Inputs
+		in.App = app
+		in.Type = typeOf(got)
+		s := state(in, got)
+		return infer.ReadResponse[Args, State]{ID: addr, Inputs: s.Args, State: s}, nil
+	}
+	return infer.ReadResponse[Args, State]{}, nil
+}
+
+// Delete releases the address. Releasing one that is already gone is not an
+// error (the old providers' "Could not find IPAssignment").
+func (*IPAddress) Delete(ctx context.Context, req infer.DeleteRequest[State]) (infer.DeleteResponse, error) {
+	client, err := config.Client(ctx)
+	if err != nil {
+		return infer.DeleteResponse{}, err
+	}
+	err = client.ReleaseIP(ctx, req.State.App, req.ID)
+	if err != nil && !errors.Is(err, fly.ErrNotFound) {
+		return infer.DeleteResponse{}, fmt.Errorf("releasing address %s of app %q: %w", req.ID, req.State.App, err)
+	}
+	return infer.DeleteResponse{}, nil
+}
+
+func state(in Args, got flyapi.IPAssignment) State {
+	// Fly reports global addresses with region "global"; unset means the same.
+	if region := opt.Val(got.Region); !(in.Region == "" && region == "global") {
+		in.Region = opt.Or(got.Region, in.Region)
+	}
+	in.ServiceName = opt.Or(got.ServiceName, in.ServiceName)
+	return State{Args: in, Address: opt.Val(got.Ip)}
+}
+
+// typeOf tells the kind of an assignment: the Machines API reports whether
+// it is shared but not its type, and Flycast addresses are in fdaa::/16.
+func typeOf(got flyapi.IPAssignment) IPType {
+	addr := opt.Val(got.Ip)
+	switch {
+	case opt.Val(got.Shared):
+		return SharedV4
+	case strings.HasPrefix(addr, "fdaa:"):
+		return PrivateV6
+	case strings.Contains(addr, ":"):
+		return V6
+	default:
+		return V4
+	}
+}

@@ -1,0 +1,115 @@
+package machines
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"maps"
+	"strconv"
+	"time"
+
+	"github.com/emothe/emothe/provider/fly"
+	"github.com/emothe/emothe/provider/flyapi"
+	"github.com/emothe/emothe/provider/internal/opt"
+)
+
+// ReleaseCommandError is a release command that did not succeed. The rollout
+// stops before any machine of the group changes.
+type ReleaseCommandError struct {
+	Command   []string
+	MachineID string
+	App       string
+	// ExitCode is the command's exit code, -1 when Fly recorded none.
+	ExitCode  int
+	OOMKilled bool
+}
+
+func (e *ReleaseCommandError) Error() string {
+	how := fmt.Sprintf("exited with code %d", e.ExitCode)
+	if e.ExitCode < 0 {
+		how = "exited without an exit code"
+	}
+	if e.OOMKilled {
+		how += ", killed for running out of memory"
+	}
+	return fmt.Sprintf("release command %q %s in machine %s, so the rollout was aborted and no machine changed; "+
+		"the Machines API has no logs endpoint, read its output with `fly logs -a %s -i %s`",
+		e.Command, how, e.MachineID, e.App, e.MachineID)
+}
+
+// releaseCommand runs the release command the way flyctl does: in a
+// throwaway machine of the new image and env in the primary region, which
+// nothing restarts and which destroys itself once the command exits.
+func (r *rollout) releaseCommand(ctx context.Context) error {
+	timeout, err := time.ParseDuration(r.in.ReleaseCommandTimeout)
+	if err != nil {
+		return fmt.Errorf("releaseCommandTimeout %q: %w", r.in.ReleaseCommandTimeout, err)
+	}
+	cfg := r.releaseConfig()
+	m, err := r.client.CreateMachine(ctx, r.in.App, flyapi.CreateMachineRequest{
+		Config:            &cfg,
+		Region:            &r.in.PrimaryRegion,
+		SkipLaunch:        new(true),
+		MinSecretsVersion: opt.NonZero(r.in.MinSecretsVersion),
+	}, rand.Text())
+	if err != nil {
+		return fmt.Errorf("creating the release command's machine in %s: %w", r.in.PrimaryRegion, err)
+	}
+	id := opt.Val(m.Id)
+	r.say("release command %q: running in machine %s (%s)", r.in.ReleaseCommand, id, r.in.PrimaryRegion)
+	if err := r.client.StartMachine(ctx, r.in.App, id, ""); err != nil {
+		r.discard(ctx, m)
+		return fmt.Errorf("starting the release command's machine %s: %w", id, err)
+	}
+	if err := r.client.WaitState(ctx, r.in.App, id, opt.Val(m.InstanceId), timeout, "destroyed"); err != nil {
+		r.discard(ctx, m)
+		return fmt.Errorf("release command %q did not finish within releaseCommandTimeout %s, so it was stopped and the "+
+			"rollout aborted; read its output with `fly logs -a %s -i %s`: %w", r.in.ReleaseCommand, timeout, r.in.App, id, err)
+	}
+	// WaitHealthy answers at once for a machine that no longer runs, with a
+	// *fly.MachineExitedError carrying the exit code from its events.
+	_, err = r.client.WaitHealthy(ctx, r.in.App, id, r.wait)
+	var exited *fly.MachineExitedError
+	if !errors.As(err, &exited) {
+		return fmt.Errorf("reading the exit code of release command machine %s: %w", id, err)
+	}
+	if exited.ExitCode != 0 {
+		return &ReleaseCommandError{
+			Command: r.in.ReleaseCommand, MachineID: id, App: r.in.App,
+			ExitCode: exited.ExitCode, OOMKilled: exited.OOMKilled,
+		}
+	}
+	r.say("release command %q: succeeded", r.in.ReleaseCommand)
+	return nil
+}
+
+// releaseConfig is the release command machine's config (flyctl's
+// ToReleaseMachineConfig): the group's image, env and size, with the
+// command, no restarts, self-destruction and no DNS registration.
+func (r *rollout) releaseConfig() flyapi.FlyMachineConfig {
+	c := r.in.Config
+	env := maps.Clone(c.Env)
+	if env == nil {
+		env = map[string]string{}
+	}
+	env["RELEASE_COMMAND"] = "1"
+	env[fly.EnvProcessGroup] = fly.ReleaseCommandGroup
+	env[fly.EnvPrimaryRegion] = r.in.PrimaryRegion
+	meta := map[string]string{
+		fly.MetaPlatformVersion: fly.PlatformVersionV2,
+		fly.MetaProcessGroup:    fly.ReleaseCommandGroup,
+		fly.MetaReleaseID:       r.releaseID,
+		fly.MetaReleaseVersion:  strconv.Itoa(r.releaseVersion),
+	}
+	return flyapi.FlyMachineConfig{
+		Image:       new(c.Image),
+		Env:         &env,
+		Metadata:    &meta,
+		Init:        &flyapi.FlyMachineInit{Cmd: &r.in.ReleaseCommand, Entrypoint: ptrIf(c.Entrypoint)},
+		Guest:       r.group.Guest,
+		Restart:     &flyapi.FlyMachineRestart{Policy: new(flyapi.FlyMachineRestartPolicyNo)},
+		AutoDestroy: new(true),
+		Dns:         &flyapi.FlyDNSConfig{SkipRegistration: new(true)},
+	}
+}
