@@ -173,6 +173,21 @@ func TestUnhealthyStopsRolling(t *testing.T) {
 		images[*m.Config.Image]++
 	}
 	assert.Equal(t, map[string]int{"nginx:1": 3, "nginx:2": 1}, images, "stopped after the first machine")
+
+	// Once the checks pass again, the next up finishes the rollout and
+	// leaves the machine that already runs the new image alone.
+	var done string
+	versions := map[string]string{}
+	for id, m := range g.machines() {
+		versions[id] = m.Version
+		if *m.Config.Image == "nginx:2" {
+			done = id
+		}
+	}
+	require.NoError(t, g.env.Fake.SetFaults(flyfake.Faults{}))
+	g.mustUp(in("nginx:2"))
+	assert.Equal(t, []string{"nginx:2"}, g.images())
+	assert.Equal(t, versions[done], g.machines()[done].Version, "the updated machine is not updated twice")
 }
 
 func TestBluegreen(t *testing.T) {

@@ -41,8 +41,9 @@ import (
 //     machines and keeps the old ones serving;
 //  4. machines no longer wanted.
 //
-// Only a rollout that creates or changes machines runs the release command: changing just the release command, the
-// strategy or the timeouts makes no API calls.
+// The release command runs only when a config reaches machines that no machine ran before (the first deploy, or
+// changed machines): scaling out the deployed config does not run it, and changing only the release command, the
+// strategy or the timeouts makes no API writes at all.
 //
 // `refresh` reads the group with one call and rebuilds its inputs from the machines' configs, so it shows no drift right
 // after `up`; a machine changed outside Pulumi shows up as drift and the next `up` brings it back to the group's config.
@@ -52,13 +53,13 @@ type MachineGroup struct {
 	// Name of the app the machines belong to. Changing it replaces the group.
 	App pulumi.StringOutput `pulumi:"app"`
 	// The machine config every machine of the group runs.
-	Config ConfigOutput `pulumi:"config"`
+	Config MachineConfigOutput `pulumi:"config"`
 	// Machines per region (default 1). The group runs `countPerRegion × len(regions)` machines; lowering it destroys the extras, raising it creates more.
 	CountPerRegion pulumi.IntPtrOutput `pulumi:"countPerRegion"`
 	// The image the machines run, pinned to its digest when Fly reports one.
 	Image pulumi.StringOutput `pulumi:"image"`
 	// The group's machines as Fly last reported them, sorted by region and ID.
-	Machines MachineArrayOutput `pulumi:"machines"`
+	Machines GroupMachineArrayOutput `pulumi:"machines"`
 	// Secrets version the machines must boot with: pass `AppSecrets.version`. A new version rolls every machine, so changed secrets reach them, even when nothing else changed.
 	MinSecretsVersion pulumi.IntPtrOutput `pulumi:"minSecretsVersion"`
 	// The app's primary region, set as `PRIMARY_REGION` on every machine and where the release command runs. Default: the first of `regions`.
@@ -74,7 +75,7 @@ type MachineGroup struct {
 	// Release number of the last rollout (`fly_release_version`), counting up.
 	ReleaseVersion pulumi.IntOutput `pulumi:"releaseVersion"`
 	// How changed machines are rolled out (default rolling, one machine at a time).
-	Strategy StrategyPtrOutput `pulumi:"strategy"`
+	Strategy RolloutStrategyPtrOutput `pulumi:"strategy"`
 	// How long to wait for each machine to start and pass its health checks, as a Go duration (default `5m`).
 	WaitTimeout pulumi.StringPtrOutput `pulumi:"waitTimeout"`
 }
@@ -137,7 +138,7 @@ type machineGroupArgs struct {
 	// Name of the app the machines belong to. Changing it replaces the group.
 	App string `pulumi:"app"`
 	// The machine config every machine of the group runs.
-	Config Config `pulumi:"config"`
+	Config MachineConfig `pulumi:"config"`
 	// Machines per region (default 1). The group runs `countPerRegion × len(regions)` machines; lowering it destroys the extras, raising it creates more.
 	CountPerRegion *int `pulumi:"countPerRegion"`
 	// Secrets version the machines must boot with: pass `AppSecrets.version`. A new version rolls every machine, so changed secrets reach them, even when nothing else changed.
@@ -153,7 +154,7 @@ type machineGroupArgs struct {
 	// How long the release command may run, as a Go duration (default `5m`).
 	ReleaseCommandTimeout *string `pulumi:"releaseCommandTimeout"`
 	// How changed machines are rolled out (default rolling, one machine at a time).
-	Strategy *Strategy `pulumi:"strategy"`
+	Strategy *RolloutStrategy `pulumi:"strategy"`
 	// How long to wait for each machine to start and pass its health checks, as a Go duration (default `5m`).
 	WaitTimeout *string `pulumi:"waitTimeout"`
 }
@@ -163,7 +164,7 @@ type MachineGroupArgs struct {
 	// Name of the app the machines belong to. Changing it replaces the group.
 	App pulumi.StringInput
 	// The machine config every machine of the group runs.
-	Config ConfigInput
+	Config MachineConfigInput
 	// Machines per region (default 1). The group runs `countPerRegion × len(regions)` machines; lowering it destroys the extras, raising it creates more.
 	CountPerRegion pulumi.IntPtrInput
 	// Secrets version the machines must boot with: pass `AppSecrets.version`. A new version rolls every machine, so changed secrets reach them, even when nothing else changed.
@@ -179,7 +180,7 @@ type MachineGroupArgs struct {
 	// How long the release command may run, as a Go duration (default `5m`).
 	ReleaseCommandTimeout pulumi.StringPtrInput
 	// How changed machines are rolled out (default rolling, one machine at a time).
-	Strategy StrategyPtrInput
+	Strategy RolloutStrategyPtrInput
 	// How long to wait for each machine to start and pass its health checks, as a Go duration (default `5m`).
 	WaitTimeout pulumi.StringPtrInput
 }
@@ -277,8 +278,8 @@ func (o MachineGroupOutput) App() pulumi.StringOutput {
 }
 
 // The machine config every machine of the group runs.
-func (o MachineGroupOutput) Config() ConfigOutput {
-	return o.ApplyT(func(v *MachineGroup) ConfigOutput { return v.Config }).(ConfigOutput)
+func (o MachineGroupOutput) Config() MachineConfigOutput {
+	return o.ApplyT(func(v *MachineGroup) MachineConfigOutput { return v.Config }).(MachineConfigOutput)
 }
 
 // Machines per region (default 1). The group runs `countPerRegion × len(regions)` machines; lowering it destroys the extras, raising it creates more.
@@ -292,8 +293,8 @@ func (o MachineGroupOutput) Image() pulumi.StringOutput {
 }
 
 // The group's machines as Fly last reported them, sorted by region and ID.
-func (o MachineGroupOutput) Machines() MachineArrayOutput {
-	return o.ApplyT(func(v *MachineGroup) MachineArrayOutput { return v.Machines }).(MachineArrayOutput)
+func (o MachineGroupOutput) Machines() GroupMachineArrayOutput {
+	return o.ApplyT(func(v *MachineGroup) GroupMachineArrayOutput { return v.Machines }).(GroupMachineArrayOutput)
 }
 
 // Secrets version the machines must boot with: pass `AppSecrets.version`. A new version rolls every machine, so changed secrets reach them, even when nothing else changed.
@@ -332,8 +333,8 @@ func (o MachineGroupOutput) ReleaseVersion() pulumi.IntOutput {
 }
 
 // How changed machines are rolled out (default rolling, one machine at a time).
-func (o MachineGroupOutput) Strategy() StrategyPtrOutput {
-	return o.ApplyT(func(v *MachineGroup) StrategyPtrOutput { return v.Strategy }).(StrategyPtrOutput)
+func (o MachineGroupOutput) Strategy() RolloutStrategyPtrOutput {
+	return o.ApplyT(func(v *MachineGroup) RolloutStrategyPtrOutput { return v.Strategy }).(RolloutStrategyPtrOutput)
 }
 
 // How long to wait for each machine to start and pass its health checks, as a Go duration (default `5m`).

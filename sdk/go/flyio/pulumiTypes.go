@@ -13,528 +13,6 @@ import (
 
 var _ = internal.GetEnvOrDefault
 
-type Check struct {
-	// Time after boot before failures count, a Go duration.
-	GracePeriod *string `pulumi:"gracePeriod"`
-	// Time between checks, a Go duration (default `15s`).
-	Interval *string `pulumi:"interval"`
-	// HTTP method (http checks; default `GET`).
-	Method *string `pulumi:"method"`
-	// HTTP path, e.g. `/healthz` (http checks; default `/`).
-	Path *string `pulumi:"path"`
-	// Port to check. Required for machine-level checks; service checks default to the service's internal port.
-	Port *int `pulumi:"port"`
-	// `http` (default) or `https` (http checks).
-	Protocol *string `pulumi:"protocol"`
-	// Time a check may take, a Go duration (default `2s`).
-	Timeout *string `pulumi:"timeout"`
-	// `http` or `tcp`.
-	Type string `pulumi:"type"`
-}
-
-// CheckInput is an input type that accepts CheckArgs and CheckOutput values.
-// You can construct a concrete instance of `CheckInput` via:
-//
-//	CheckArgs{...}
-type CheckInput interface {
-	pulumi.Input
-
-	ToCheckOutput() CheckOutput
-	ToCheckOutputWithContext(context.Context) CheckOutput
-}
-
-type CheckArgs struct {
-	// Time after boot before failures count, a Go duration.
-	GracePeriod pulumi.StringPtrInput `pulumi:"gracePeriod"`
-	// Time between checks, a Go duration (default `15s`).
-	Interval pulumi.StringPtrInput `pulumi:"interval"`
-	// HTTP method (http checks; default `GET`).
-	Method pulumi.StringPtrInput `pulumi:"method"`
-	// HTTP path, e.g. `/healthz` (http checks; default `/`).
-	Path pulumi.StringPtrInput `pulumi:"path"`
-	// Port to check. Required for machine-level checks; service checks default to the service's internal port.
-	Port pulumi.IntPtrInput `pulumi:"port"`
-	// `http` (default) or `https` (http checks).
-	Protocol pulumi.StringPtrInput `pulumi:"protocol"`
-	// Time a check may take, a Go duration (default `2s`).
-	Timeout pulumi.StringPtrInput `pulumi:"timeout"`
-	// `http` or `tcp`.
-	Type pulumi.StringInput `pulumi:"type"`
-}
-
-func (CheckArgs) ElementType() reflect.Type {
-	return reflect.TypeOf((*Check)(nil)).Elem()
-}
-
-func (i CheckArgs) ToCheckOutput() CheckOutput {
-	return i.ToCheckOutputWithContext(context.Background())
-}
-
-func (i CheckArgs) ToCheckOutputWithContext(ctx context.Context) CheckOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(CheckOutput)
-}
-
-// CheckArrayInput is an input type that accepts CheckArray and CheckArrayOutput values.
-// You can construct a concrete instance of `CheckArrayInput` via:
-//
-//	CheckArray{ CheckArgs{...} }
-type CheckArrayInput interface {
-	pulumi.Input
-
-	ToCheckArrayOutput() CheckArrayOutput
-	ToCheckArrayOutputWithContext(context.Context) CheckArrayOutput
-}
-
-type CheckArray []CheckInput
-
-func (CheckArray) ElementType() reflect.Type {
-	return reflect.TypeOf((*[]Check)(nil)).Elem()
-}
-
-func (i CheckArray) ToCheckArrayOutput() CheckArrayOutput {
-	return i.ToCheckArrayOutputWithContext(context.Background())
-}
-
-func (i CheckArray) ToCheckArrayOutputWithContext(ctx context.Context) CheckArrayOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(CheckArrayOutput)
-}
-
-// CheckMapInput is an input type that accepts CheckMap and CheckMapOutput values.
-// You can construct a concrete instance of `CheckMapInput` via:
-//
-//	CheckMap{ "key": CheckArgs{...} }
-type CheckMapInput interface {
-	pulumi.Input
-
-	ToCheckMapOutput() CheckMapOutput
-	ToCheckMapOutputWithContext(context.Context) CheckMapOutput
-}
-
-type CheckMap map[string]CheckInput
-
-func (CheckMap) ElementType() reflect.Type {
-	return reflect.TypeOf((*map[string]Check)(nil)).Elem()
-}
-
-func (i CheckMap) ToCheckMapOutput() CheckMapOutput {
-	return i.ToCheckMapOutputWithContext(context.Background())
-}
-
-func (i CheckMap) ToCheckMapOutputWithContext(ctx context.Context) CheckMapOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(CheckMapOutput)
-}
-
-type CheckOutput struct{ *pulumi.OutputState }
-
-func (CheckOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((*Check)(nil)).Elem()
-}
-
-func (o CheckOutput) ToCheckOutput() CheckOutput {
-	return o
-}
-
-func (o CheckOutput) ToCheckOutputWithContext(ctx context.Context) CheckOutput {
-	return o
-}
-
-// Time after boot before failures count, a Go duration.
-func (o CheckOutput) GracePeriod() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v Check) *string { return v.GracePeriod }).(pulumi.StringPtrOutput)
-}
-
-// Time between checks, a Go duration (default `15s`).
-func (o CheckOutput) Interval() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v Check) *string { return v.Interval }).(pulumi.StringPtrOutput)
-}
-
-// HTTP method (http checks; default `GET`).
-func (o CheckOutput) Method() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v Check) *string { return v.Method }).(pulumi.StringPtrOutput)
-}
-
-// HTTP path, e.g. `/healthz` (http checks; default `/`).
-func (o CheckOutput) Path() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v Check) *string { return v.Path }).(pulumi.StringPtrOutput)
-}
-
-// Port to check. Required for machine-level checks; service checks default to the service's internal port.
-func (o CheckOutput) Port() pulumi.IntPtrOutput {
-	return o.ApplyT(func(v Check) *int { return v.Port }).(pulumi.IntPtrOutput)
-}
-
-// `http` (default) or `https` (http checks).
-func (o CheckOutput) Protocol() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v Check) *string { return v.Protocol }).(pulumi.StringPtrOutput)
-}
-
-// Time a check may take, a Go duration (default `2s`).
-func (o CheckOutput) Timeout() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v Check) *string { return v.Timeout }).(pulumi.StringPtrOutput)
-}
-
-// `http` or `tcp`.
-func (o CheckOutput) Type() pulumi.StringOutput {
-	return o.ApplyT(func(v Check) string { return v.Type }).(pulumi.StringOutput)
-}
-
-type CheckArrayOutput struct{ *pulumi.OutputState }
-
-func (CheckArrayOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((*[]Check)(nil)).Elem()
-}
-
-func (o CheckArrayOutput) ToCheckArrayOutput() CheckArrayOutput {
-	return o
-}
-
-func (o CheckArrayOutput) ToCheckArrayOutputWithContext(ctx context.Context) CheckArrayOutput {
-	return o
-}
-
-func (o CheckArrayOutput) Index(i pulumi.IntInput) CheckOutput {
-	return pulumi.All(o, i).ApplyT(func(vs []interface{}) Check {
-		return vs[0].([]Check)[vs[1].(int)]
-	}).(CheckOutput)
-}
-
-type CheckMapOutput struct{ *pulumi.OutputState }
-
-func (CheckMapOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((*map[string]Check)(nil)).Elem()
-}
-
-func (o CheckMapOutput) ToCheckMapOutput() CheckMapOutput {
-	return o
-}
-
-func (o CheckMapOutput) ToCheckMapOutputWithContext(ctx context.Context) CheckMapOutput {
-	return o
-}
-
-func (o CheckMapOutput) MapIndex(k pulumi.StringInput) CheckOutput {
-	return pulumi.All(o, k).ApplyT(func(vs []interface{}) Check {
-		return vs[0].(map[string]Check)[vs[1].(string)]
-	}).(CheckOutput)
-}
-
-type Concurrency struct {
-	// Load at which the proxy stops sending traffic to a machine.
-	HardLimit *int `pulumi:"hardLimit"`
-	// Load at which the proxy prefers other machines.
-	SoftLimit *int `pulumi:"softLimit"`
-	// `connections` (default) or `requests`.
-	Type *string `pulumi:"type"`
-}
-
-// ConcurrencyInput is an input type that accepts ConcurrencyArgs and ConcurrencyOutput values.
-// You can construct a concrete instance of `ConcurrencyInput` via:
-//
-//	ConcurrencyArgs{...}
-type ConcurrencyInput interface {
-	pulumi.Input
-
-	ToConcurrencyOutput() ConcurrencyOutput
-	ToConcurrencyOutputWithContext(context.Context) ConcurrencyOutput
-}
-
-type ConcurrencyArgs struct {
-	// Load at which the proxy stops sending traffic to a machine.
-	HardLimit pulumi.IntPtrInput `pulumi:"hardLimit"`
-	// Load at which the proxy prefers other machines.
-	SoftLimit pulumi.IntPtrInput `pulumi:"softLimit"`
-	// `connections` (default) or `requests`.
-	Type pulumi.StringPtrInput `pulumi:"type"`
-}
-
-func (ConcurrencyArgs) ElementType() reflect.Type {
-	return reflect.TypeOf((*Concurrency)(nil)).Elem()
-}
-
-func (i ConcurrencyArgs) ToConcurrencyOutput() ConcurrencyOutput {
-	return i.ToConcurrencyOutputWithContext(context.Background())
-}
-
-func (i ConcurrencyArgs) ToConcurrencyOutputWithContext(ctx context.Context) ConcurrencyOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(ConcurrencyOutput)
-}
-
-func (i ConcurrencyArgs) ToConcurrencyPtrOutput() ConcurrencyPtrOutput {
-	return i.ToConcurrencyPtrOutputWithContext(context.Background())
-}
-
-func (i ConcurrencyArgs) ToConcurrencyPtrOutputWithContext(ctx context.Context) ConcurrencyPtrOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(ConcurrencyOutput).ToConcurrencyPtrOutputWithContext(ctx)
-}
-
-// ConcurrencyPtrInput is an input type that accepts ConcurrencyArgs, ConcurrencyPtr and ConcurrencyPtrOutput values.
-// You can construct a concrete instance of `ConcurrencyPtrInput` via:
-//
-//	        ConcurrencyArgs{...}
-//
-//	or:
-//
-//	        nil
-type ConcurrencyPtrInput interface {
-	pulumi.Input
-
-	ToConcurrencyPtrOutput() ConcurrencyPtrOutput
-	ToConcurrencyPtrOutputWithContext(context.Context) ConcurrencyPtrOutput
-}
-
-type concurrencyPtrType ConcurrencyArgs
-
-func ConcurrencyPtr(v *ConcurrencyArgs) ConcurrencyPtrInput {
-	return (*concurrencyPtrType)(v)
-}
-
-func (*concurrencyPtrType) ElementType() reflect.Type {
-	return reflect.TypeOf((**Concurrency)(nil)).Elem()
-}
-
-func (i *concurrencyPtrType) ToConcurrencyPtrOutput() ConcurrencyPtrOutput {
-	return i.ToConcurrencyPtrOutputWithContext(context.Background())
-}
-
-func (i *concurrencyPtrType) ToConcurrencyPtrOutputWithContext(ctx context.Context) ConcurrencyPtrOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(ConcurrencyPtrOutput)
-}
-
-type ConcurrencyOutput struct{ *pulumi.OutputState }
-
-func (ConcurrencyOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((*Concurrency)(nil)).Elem()
-}
-
-func (o ConcurrencyOutput) ToConcurrencyOutput() ConcurrencyOutput {
-	return o
-}
-
-func (o ConcurrencyOutput) ToConcurrencyOutputWithContext(ctx context.Context) ConcurrencyOutput {
-	return o
-}
-
-func (o ConcurrencyOutput) ToConcurrencyPtrOutput() ConcurrencyPtrOutput {
-	return o.ToConcurrencyPtrOutputWithContext(context.Background())
-}
-
-func (o ConcurrencyOutput) ToConcurrencyPtrOutputWithContext(ctx context.Context) ConcurrencyPtrOutput {
-	return o.ApplyTWithContext(ctx, func(_ context.Context, v Concurrency) *Concurrency {
-		return &v
-	}).(ConcurrencyPtrOutput)
-}
-
-// Load at which the proxy stops sending traffic to a machine.
-func (o ConcurrencyOutput) HardLimit() pulumi.IntPtrOutput {
-	return o.ApplyT(func(v Concurrency) *int { return v.HardLimit }).(pulumi.IntPtrOutput)
-}
-
-// Load at which the proxy prefers other machines.
-func (o ConcurrencyOutput) SoftLimit() pulumi.IntPtrOutput {
-	return o.ApplyT(func(v Concurrency) *int { return v.SoftLimit }).(pulumi.IntPtrOutput)
-}
-
-// `connections` (default) or `requests`.
-func (o ConcurrencyOutput) Type() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v Concurrency) *string { return v.Type }).(pulumi.StringPtrOutput)
-}
-
-type ConcurrencyPtrOutput struct{ *pulumi.OutputState }
-
-func (ConcurrencyPtrOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((**Concurrency)(nil)).Elem()
-}
-
-func (o ConcurrencyPtrOutput) ToConcurrencyPtrOutput() ConcurrencyPtrOutput {
-	return o
-}
-
-func (o ConcurrencyPtrOutput) ToConcurrencyPtrOutputWithContext(ctx context.Context) ConcurrencyPtrOutput {
-	return o
-}
-
-func (o ConcurrencyPtrOutput) Elem() ConcurrencyOutput {
-	return o.ApplyT(func(v *Concurrency) Concurrency {
-		if v != nil {
-			return *v
-		}
-		var ret Concurrency
-		return ret
-	}).(ConcurrencyOutput)
-}
-
-// Load at which the proxy stops sending traffic to a machine.
-func (o ConcurrencyPtrOutput) HardLimit() pulumi.IntPtrOutput {
-	return o.ApplyT(func(v *Concurrency) *int {
-		if v == nil {
-			return nil
-		}
-		return v.HardLimit
-	}).(pulumi.IntPtrOutput)
-}
-
-// Load at which the proxy prefers other machines.
-func (o ConcurrencyPtrOutput) SoftLimit() pulumi.IntPtrOutput {
-	return o.ApplyT(func(v *Concurrency) *int {
-		if v == nil {
-			return nil
-		}
-		return v.SoftLimit
-	}).(pulumi.IntPtrOutput)
-}
-
-// `connections` (default) or `requests`.
-func (o ConcurrencyPtrOutput) Type() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v *Concurrency) *string {
-		if v == nil {
-			return nil
-		}
-		return v.Type
-	}).(pulumi.StringPtrOutput)
-}
-
-type Config struct {
-	// Machine-level health checks by name. They need a `port`.
-	Checks map[string]Check `pulumi:"checks"`
-	// Overrides the image's CMD.
-	Cmd []string `pulumi:"cmd"`
-	// Overrides the image's ENTRYPOINT.
-	Entrypoint []string `pulumi:"entrypoint"`
-	// Plain environment variables. Secrets do not belong here: set them with AppSecrets and pass its version as `minSecretsVersion`. `FLY_PROCESS_GROUP` and `PRIMARY_REGION` are set by the group.
-	Env map[string]string `pulumi:"env"`
-	// Machine size (default shared CPU, 1 CPU, 256 MB).
-	Guest *Guest `pulumi:"guest"`
-	// Image to run, e.g. `registry.fly.io/my-app:deployment-01H…`; pin a digest for repeatable rollouts.
-	Image string `pulumi:"image"`
-	// Prometheus metrics endpoint Fly scrapes.
-	Metrics *Metrics `pulumi:"metrics"`
-	// Volume mounts (at most one). `volume` is a volume name: each machine mounts an unattached volume of that name in its own region, so create one Volume per machine. Changing the volume replaces the machines; changing only the path updates them in place.
-	Mounts []Mount `pulumi:"mounts"`
-	// Restart policy (default `on-failure`).
-	Restart *Restart `pulumi:"restart"`
-	// Services the Fly proxy routes to the machines.
-	Services []Service `pulumi:"services"`
-	// Signal and grace period used to stop a machine.
-	StopConfig *StopConfig `pulumi:"stopConfig"`
-}
-
-// ConfigInput is an input type that accepts ConfigArgs and ConfigOutput values.
-// You can construct a concrete instance of `ConfigInput` via:
-//
-//	ConfigArgs{...}
-type ConfigInput interface {
-	pulumi.Input
-
-	ToConfigOutput() ConfigOutput
-	ToConfigOutputWithContext(context.Context) ConfigOutput
-}
-
-type ConfigArgs struct {
-	// Machine-level health checks by name. They need a `port`.
-	Checks CheckMapInput `pulumi:"checks"`
-	// Overrides the image's CMD.
-	Cmd pulumi.StringArrayInput `pulumi:"cmd"`
-	// Overrides the image's ENTRYPOINT.
-	Entrypoint pulumi.StringArrayInput `pulumi:"entrypoint"`
-	// Plain environment variables. Secrets do not belong here: set them with AppSecrets and pass its version as `minSecretsVersion`. `FLY_PROCESS_GROUP` and `PRIMARY_REGION` are set by the group.
-	Env pulumi.StringMapInput `pulumi:"env"`
-	// Machine size (default shared CPU, 1 CPU, 256 MB).
-	Guest GuestPtrInput `pulumi:"guest"`
-	// Image to run, e.g. `registry.fly.io/my-app:deployment-01H…`; pin a digest for repeatable rollouts.
-	Image pulumi.StringInput `pulumi:"image"`
-	// Prometheus metrics endpoint Fly scrapes.
-	Metrics MetricsPtrInput `pulumi:"metrics"`
-	// Volume mounts (at most one). `volume` is a volume name: each machine mounts an unattached volume of that name in its own region, so create one Volume per machine. Changing the volume replaces the machines; changing only the path updates them in place.
-	Mounts MountArrayInput `pulumi:"mounts"`
-	// Restart policy (default `on-failure`).
-	Restart RestartPtrInput `pulumi:"restart"`
-	// Services the Fly proxy routes to the machines.
-	Services ServiceArrayInput `pulumi:"services"`
-	// Signal and grace period used to stop a machine.
-	StopConfig StopConfigPtrInput `pulumi:"stopConfig"`
-}
-
-func (ConfigArgs) ElementType() reflect.Type {
-	return reflect.TypeOf((*Config)(nil)).Elem()
-}
-
-func (i ConfigArgs) ToConfigOutput() ConfigOutput {
-	return i.ToConfigOutputWithContext(context.Background())
-}
-
-func (i ConfigArgs) ToConfigOutputWithContext(ctx context.Context) ConfigOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(ConfigOutput)
-}
-
-type ConfigOutput struct{ *pulumi.OutputState }
-
-func (ConfigOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((*Config)(nil)).Elem()
-}
-
-func (o ConfigOutput) ToConfigOutput() ConfigOutput {
-	return o
-}
-
-func (o ConfigOutput) ToConfigOutputWithContext(ctx context.Context) ConfigOutput {
-	return o
-}
-
-// Machine-level health checks by name. They need a `port`.
-func (o ConfigOutput) Checks() CheckMapOutput {
-	return o.ApplyT(func(v Config) map[string]Check { return v.Checks }).(CheckMapOutput)
-}
-
-// Overrides the image's CMD.
-func (o ConfigOutput) Cmd() pulumi.StringArrayOutput {
-	return o.ApplyT(func(v Config) []string { return v.Cmd }).(pulumi.StringArrayOutput)
-}
-
-// Overrides the image's ENTRYPOINT.
-func (o ConfigOutput) Entrypoint() pulumi.StringArrayOutput {
-	return o.ApplyT(func(v Config) []string { return v.Entrypoint }).(pulumi.StringArrayOutput)
-}
-
-// Plain environment variables. Secrets do not belong here: set them with AppSecrets and pass its version as `minSecretsVersion`. `FLY_PROCESS_GROUP` and `PRIMARY_REGION` are set by the group.
-func (o ConfigOutput) Env() pulumi.StringMapOutput {
-	return o.ApplyT(func(v Config) map[string]string { return v.Env }).(pulumi.StringMapOutput)
-}
-
-// Machine size (default shared CPU, 1 CPU, 256 MB).
-func (o ConfigOutput) Guest() GuestPtrOutput {
-	return o.ApplyT(func(v Config) *Guest { return v.Guest }).(GuestPtrOutput)
-}
-
-// Image to run, e.g. `registry.fly.io/my-app:deployment-01H…`; pin a digest for repeatable rollouts.
-func (o ConfigOutput) Image() pulumi.StringOutput {
-	return o.ApplyT(func(v Config) string { return v.Image }).(pulumi.StringOutput)
-}
-
-// Prometheus metrics endpoint Fly scrapes.
-func (o ConfigOutput) Metrics() MetricsPtrOutput {
-	return o.ApplyT(func(v Config) *Metrics { return v.Metrics }).(MetricsPtrOutput)
-}
-
-// Volume mounts (at most one). `volume` is a volume name: each machine mounts an unattached volume of that name in its own region, so create one Volume per machine. Changing the volume replaces the machines; changing only the path updates them in place.
-func (o ConfigOutput) Mounts() MountArrayOutput {
-	return o.ApplyT(func(v Config) []Mount { return v.Mounts }).(MountArrayOutput)
-}
-
-// Restart policy (default `on-failure`).
-func (o ConfigOutput) Restart() RestartPtrOutput {
-	return o.ApplyT(func(v Config) *Restart { return v.Restart }).(RestartPtrOutput)
-}
-
-// Services the Fly proxy routes to the machines.
-func (o ConfigOutput) Services() ServiceArrayOutput {
-	return o.ApplyT(func(v Config) []Service { return v.Services }).(ServiceArrayOutput)
-}
-
-// Signal and grace period used to stop a machine.
-func (o ConfigOutput) StopConfig() StopConfigPtrOutput {
-	return o.ApplyT(func(v Config) *StopConfig { return v.StopConfig }).(StopConfigPtrOutput)
-}
-
 type DNSRecord struct {
 	// Fully qualified record name.
 	Name string `pulumi:"name"`
@@ -600,182 +78,7 @@ func (o DNSRecordArrayOutput) Index(i pulumi.IntInput) DNSRecordOutput {
 	}).(DNSRecordOutput)
 }
 
-type Guest struct {
-	// `shared` (default) or `performance`.
-	CpuKind *string `pulumi:"cpuKind"`
-	// CPU count: 1 (default), 2, 4, 8 or 16.
-	Cpus *int `pulumi:"cpus"`
-	// Memory in MB, a multiple of 256: per CPU at least 256 (shared) or 2048 (performance), at most 2048 (shared) or 8192 (performance). Default the minimum.
-	MemoryMb *int `pulumi:"memoryMb"`
-}
-
-// GuestInput is an input type that accepts GuestArgs and GuestOutput values.
-// You can construct a concrete instance of `GuestInput` via:
-//
-//	GuestArgs{...}
-type GuestInput interface {
-	pulumi.Input
-
-	ToGuestOutput() GuestOutput
-	ToGuestOutputWithContext(context.Context) GuestOutput
-}
-
-type GuestArgs struct {
-	// `shared` (default) or `performance`.
-	CpuKind pulumi.StringPtrInput `pulumi:"cpuKind"`
-	// CPU count: 1 (default), 2, 4, 8 or 16.
-	Cpus pulumi.IntPtrInput `pulumi:"cpus"`
-	// Memory in MB, a multiple of 256: per CPU at least 256 (shared) or 2048 (performance), at most 2048 (shared) or 8192 (performance). Default the minimum.
-	MemoryMb pulumi.IntPtrInput `pulumi:"memoryMb"`
-}
-
-func (GuestArgs) ElementType() reflect.Type {
-	return reflect.TypeOf((*Guest)(nil)).Elem()
-}
-
-func (i GuestArgs) ToGuestOutput() GuestOutput {
-	return i.ToGuestOutputWithContext(context.Background())
-}
-
-func (i GuestArgs) ToGuestOutputWithContext(ctx context.Context) GuestOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(GuestOutput)
-}
-
-func (i GuestArgs) ToGuestPtrOutput() GuestPtrOutput {
-	return i.ToGuestPtrOutputWithContext(context.Background())
-}
-
-func (i GuestArgs) ToGuestPtrOutputWithContext(ctx context.Context) GuestPtrOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(GuestOutput).ToGuestPtrOutputWithContext(ctx)
-}
-
-// GuestPtrInput is an input type that accepts GuestArgs, GuestPtr and GuestPtrOutput values.
-// You can construct a concrete instance of `GuestPtrInput` via:
-//
-//	        GuestArgs{...}
-//
-//	or:
-//
-//	        nil
-type GuestPtrInput interface {
-	pulumi.Input
-
-	ToGuestPtrOutput() GuestPtrOutput
-	ToGuestPtrOutputWithContext(context.Context) GuestPtrOutput
-}
-
-type guestPtrType GuestArgs
-
-func GuestPtr(v *GuestArgs) GuestPtrInput {
-	return (*guestPtrType)(v)
-}
-
-func (*guestPtrType) ElementType() reflect.Type {
-	return reflect.TypeOf((**Guest)(nil)).Elem()
-}
-
-func (i *guestPtrType) ToGuestPtrOutput() GuestPtrOutput {
-	return i.ToGuestPtrOutputWithContext(context.Background())
-}
-
-func (i *guestPtrType) ToGuestPtrOutputWithContext(ctx context.Context) GuestPtrOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(GuestPtrOutput)
-}
-
-type GuestOutput struct{ *pulumi.OutputState }
-
-func (GuestOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((*Guest)(nil)).Elem()
-}
-
-func (o GuestOutput) ToGuestOutput() GuestOutput {
-	return o
-}
-
-func (o GuestOutput) ToGuestOutputWithContext(ctx context.Context) GuestOutput {
-	return o
-}
-
-func (o GuestOutput) ToGuestPtrOutput() GuestPtrOutput {
-	return o.ToGuestPtrOutputWithContext(context.Background())
-}
-
-func (o GuestOutput) ToGuestPtrOutputWithContext(ctx context.Context) GuestPtrOutput {
-	return o.ApplyTWithContext(ctx, func(_ context.Context, v Guest) *Guest {
-		return &v
-	}).(GuestPtrOutput)
-}
-
-// `shared` (default) or `performance`.
-func (o GuestOutput) CpuKind() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v Guest) *string { return v.CpuKind }).(pulumi.StringPtrOutput)
-}
-
-// CPU count: 1 (default), 2, 4, 8 or 16.
-func (o GuestOutput) Cpus() pulumi.IntPtrOutput {
-	return o.ApplyT(func(v Guest) *int { return v.Cpus }).(pulumi.IntPtrOutput)
-}
-
-// Memory in MB, a multiple of 256: per CPU at least 256 (shared) or 2048 (performance), at most 2048 (shared) or 8192 (performance). Default the minimum.
-func (o GuestOutput) MemoryMb() pulumi.IntPtrOutput {
-	return o.ApplyT(func(v Guest) *int { return v.MemoryMb }).(pulumi.IntPtrOutput)
-}
-
-type GuestPtrOutput struct{ *pulumi.OutputState }
-
-func (GuestPtrOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((**Guest)(nil)).Elem()
-}
-
-func (o GuestPtrOutput) ToGuestPtrOutput() GuestPtrOutput {
-	return o
-}
-
-func (o GuestPtrOutput) ToGuestPtrOutputWithContext(ctx context.Context) GuestPtrOutput {
-	return o
-}
-
-func (o GuestPtrOutput) Elem() GuestOutput {
-	return o.ApplyT(func(v *Guest) Guest {
-		if v != nil {
-			return *v
-		}
-		var ret Guest
-		return ret
-	}).(GuestOutput)
-}
-
-// `shared` (default) or `performance`.
-func (o GuestPtrOutput) CpuKind() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v *Guest) *string {
-		if v == nil {
-			return nil
-		}
-		return v.CpuKind
-	}).(pulumi.StringPtrOutput)
-}
-
-// CPU count: 1 (default), 2, 4, 8 or 16.
-func (o GuestPtrOutput) Cpus() pulumi.IntPtrOutput {
-	return o.ApplyT(func(v *Guest) *int {
-		if v == nil {
-			return nil
-		}
-		return v.Cpus
-	}).(pulumi.IntPtrOutput)
-}
-
-// Memory in MB, a multiple of 256: per CPU at least 256 (shared) or 2048 (performance), at most 2048 (shared) or 8192 (performance). Default the minimum.
-func (o GuestPtrOutput) MemoryMb() pulumi.IntPtrOutput {
-	return o.ApplyT(func(v *Guest) *int {
-		if v == nil {
-			return nil
-		}
-		return v.MemoryMb
-	}).(pulumi.IntPtrOutput)
-}
-
-type Machine struct {
+type GroupMachine struct {
 	// Fingerprint of the machine's config as the group manages it; a machine changed outside Pulumi shows up after a refresh and is rolled back to the group's config.
 	ConfigDigest string `pulumi:"configDigest"`
 	// Machine ID.
@@ -796,224 +99,906 @@ type Machine struct {
 	VolumeName *string `pulumi:"volumeName"`
 }
 
-type MachineOutput struct{ *pulumi.OutputState }
+type GroupMachineOutput struct{ *pulumi.OutputState }
 
-func (MachineOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((*Machine)(nil)).Elem()
+func (GroupMachineOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*GroupMachine)(nil)).Elem()
 }
 
-func (o MachineOutput) ToMachineOutput() MachineOutput {
+func (o GroupMachineOutput) ToGroupMachineOutput() GroupMachineOutput {
 	return o
 }
 
-func (o MachineOutput) ToMachineOutputWithContext(ctx context.Context) MachineOutput {
+func (o GroupMachineOutput) ToGroupMachineOutputWithContext(ctx context.Context) GroupMachineOutput {
 	return o
 }
 
 // Fingerprint of the machine's config as the group manages it; a machine changed outside Pulumi shows up after a refresh and is rolled back to the group's config.
-func (o MachineOutput) ConfigDigest() pulumi.StringOutput {
-	return o.ApplyT(func(v Machine) string { return v.ConfigDigest }).(pulumi.StringOutput)
+func (o GroupMachineOutput) ConfigDigest() pulumi.StringOutput {
+	return o.ApplyT(func(v GroupMachine) string { return v.ConfigDigest }).(pulumi.StringOutput)
 }
 
 // Machine ID.
-func (o MachineOutput) Id() pulumi.StringOutput {
-	return o.ApplyT(func(v Machine) string { return v.Id }).(pulumi.StringOutput)
+func (o GroupMachineOutput) Id() pulumi.StringOutput {
+	return o.ApplyT(func(v GroupMachine) string { return v.Id }).(pulumi.StringOutput)
 }
 
 // Image the machine runs.
-func (o MachineOutput) Image() pulumi.StringOutput {
-	return o.ApplyT(func(v Machine) string { return v.Image }).(pulumi.StringOutput)
+func (o GroupMachineOutput) Image() pulumi.StringOutput {
+	return o.ApplyT(func(v GroupMachine) string { return v.Image }).(pulumi.StringOutput)
 }
 
 // ID of the machine's current version; every update makes a new one.
-func (o MachineOutput) InstanceId() pulumi.StringOutput {
-	return o.ApplyT(func(v Machine) string { return v.InstanceId }).(pulumi.StringOutput)
+func (o GroupMachineOutput) InstanceId() pulumi.StringOutput {
+	return o.ApplyT(func(v GroupMachine) string { return v.InstanceId }).(pulumi.StringOutput)
 }
 
 // The machine's 6PN address.
-func (o MachineOutput) PrivateIp() pulumi.StringOutput {
-	return o.ApplyT(func(v Machine) string { return v.PrivateIp }).(pulumi.StringOutput)
+func (o GroupMachineOutput) PrivateIp() pulumi.StringOutput {
+	return o.ApplyT(func(v GroupMachine) string { return v.PrivateIp }).(pulumi.StringOutput)
 }
 
 // Region the machine runs in.
-func (o MachineOutput) Region() pulumi.StringOutput {
-	return o.ApplyT(func(v Machine) string { return v.Region }).(pulumi.StringOutput)
+func (o GroupMachineOutput) Region() pulumi.StringOutput {
+	return o.ApplyT(func(v GroupMachine) string { return v.Region }).(pulumi.StringOutput)
 }
 
 // Machine state when last read, e.g. `started` or `stopped` (autostop).
-func (o MachineOutput) State() pulumi.StringOutput {
-	return o.ApplyT(func(v Machine) string { return v.State }).(pulumi.StringOutput)
+func (o GroupMachineOutput) State() pulumi.StringOutput {
+	return o.ApplyT(func(v GroupMachine) string { return v.State }).(pulumi.StringOutput)
 }
 
 // ID of the mounted volume, if any.
-func (o MachineOutput) Volume() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v Machine) *string { return v.Volume }).(pulumi.StringPtrOutput)
+func (o GroupMachineOutput) Volume() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v GroupMachine) *string { return v.Volume }).(pulumi.StringPtrOutput)
 }
 
 // Name of the mounted volume, if any.
-func (o MachineOutput) VolumeName() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v Machine) *string { return v.VolumeName }).(pulumi.StringPtrOutput)
+func (o GroupMachineOutput) VolumeName() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v GroupMachine) *string { return v.VolumeName }).(pulumi.StringPtrOutput)
 }
 
-type MachineArrayOutput struct{ *pulumi.OutputState }
+type GroupMachineArrayOutput struct{ *pulumi.OutputState }
 
-func (MachineArrayOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((*[]Machine)(nil)).Elem()
+func (GroupMachineArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]GroupMachine)(nil)).Elem()
 }
 
-func (o MachineArrayOutput) ToMachineArrayOutput() MachineArrayOutput {
+func (o GroupMachineArrayOutput) ToGroupMachineArrayOutput() GroupMachineArrayOutput {
 	return o
 }
 
-func (o MachineArrayOutput) ToMachineArrayOutputWithContext(ctx context.Context) MachineArrayOutput {
+func (o GroupMachineArrayOutput) ToGroupMachineArrayOutputWithContext(ctx context.Context) GroupMachineArrayOutput {
 	return o
 }
 
-func (o MachineArrayOutput) Index(i pulumi.IntInput) MachineOutput {
-	return pulumi.All(o, i).ApplyT(func(vs []interface{}) Machine {
-		return vs[0].([]Machine)[vs[1].(int)]
-	}).(MachineOutput)
+func (o GroupMachineArrayOutput) Index(i pulumi.IntInput) GroupMachineOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) GroupMachine {
+		return vs[0].([]GroupMachine)[vs[1].(int)]
+	}).(GroupMachineOutput)
 }
 
-type Metrics struct {
+type HealthCheck struct {
+	// Time after boot before failures count, a Go duration.
+	GracePeriod *string `pulumi:"gracePeriod"`
+	// Time between checks, a Go duration (default `15s`).
+	Interval *string `pulumi:"interval"`
+	// HTTP method (http checks; default `GET`).
+	Method *string `pulumi:"method"`
+	// HTTP path, e.g. `/healthz` (http checks; default `/`).
+	Path *string `pulumi:"path"`
+	// Port to check. Required for machine-level checks; service checks default to the service's internal port.
+	Port *int `pulumi:"port"`
+	// `http` (default) or `https` (http checks).
+	Protocol *string `pulumi:"protocol"`
+	// Time a check may take, a Go duration (default `2s`).
+	Timeout *string `pulumi:"timeout"`
+	// `http` or `tcp`.
+	Type string `pulumi:"type"`
+}
+
+// HealthCheckInput is an input type that accepts HealthCheckArgs and HealthCheckOutput values.
+// You can construct a concrete instance of `HealthCheckInput` via:
+//
+//	HealthCheckArgs{...}
+type HealthCheckInput interface {
+	pulumi.Input
+
+	ToHealthCheckOutput() HealthCheckOutput
+	ToHealthCheckOutputWithContext(context.Context) HealthCheckOutput
+}
+
+type HealthCheckArgs struct {
+	// Time after boot before failures count, a Go duration.
+	GracePeriod pulumi.StringPtrInput `pulumi:"gracePeriod"`
+	// Time between checks, a Go duration (default `15s`).
+	Interval pulumi.StringPtrInput `pulumi:"interval"`
+	// HTTP method (http checks; default `GET`).
+	Method pulumi.StringPtrInput `pulumi:"method"`
+	// HTTP path, e.g. `/healthz` (http checks; default `/`).
+	Path pulumi.StringPtrInput `pulumi:"path"`
+	// Port to check. Required for machine-level checks; service checks default to the service's internal port.
+	Port pulumi.IntPtrInput `pulumi:"port"`
+	// `http` (default) or `https` (http checks).
+	Protocol pulumi.StringPtrInput `pulumi:"protocol"`
+	// Time a check may take, a Go duration (default `2s`).
+	Timeout pulumi.StringPtrInput `pulumi:"timeout"`
+	// `http` or `tcp`.
+	Type pulumi.StringInput `pulumi:"type"`
+}
+
+func (HealthCheckArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*HealthCheck)(nil)).Elem()
+}
+
+func (i HealthCheckArgs) ToHealthCheckOutput() HealthCheckOutput {
+	return i.ToHealthCheckOutputWithContext(context.Background())
+}
+
+func (i HealthCheckArgs) ToHealthCheckOutputWithContext(ctx context.Context) HealthCheckOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(HealthCheckOutput)
+}
+
+// HealthCheckArrayInput is an input type that accepts HealthCheckArray and HealthCheckArrayOutput values.
+// You can construct a concrete instance of `HealthCheckArrayInput` via:
+//
+//	HealthCheckArray{ HealthCheckArgs{...} }
+type HealthCheckArrayInput interface {
+	pulumi.Input
+
+	ToHealthCheckArrayOutput() HealthCheckArrayOutput
+	ToHealthCheckArrayOutputWithContext(context.Context) HealthCheckArrayOutput
+}
+
+type HealthCheckArray []HealthCheckInput
+
+func (HealthCheckArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]HealthCheck)(nil)).Elem()
+}
+
+func (i HealthCheckArray) ToHealthCheckArrayOutput() HealthCheckArrayOutput {
+	return i.ToHealthCheckArrayOutputWithContext(context.Background())
+}
+
+func (i HealthCheckArray) ToHealthCheckArrayOutputWithContext(ctx context.Context) HealthCheckArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(HealthCheckArrayOutput)
+}
+
+// HealthCheckMapInput is an input type that accepts HealthCheckMap and HealthCheckMapOutput values.
+// You can construct a concrete instance of `HealthCheckMapInput` via:
+//
+//	HealthCheckMap{ "key": HealthCheckArgs{...} }
+type HealthCheckMapInput interface {
+	pulumi.Input
+
+	ToHealthCheckMapOutput() HealthCheckMapOutput
+	ToHealthCheckMapOutputWithContext(context.Context) HealthCheckMapOutput
+}
+
+type HealthCheckMap map[string]HealthCheckInput
+
+func (HealthCheckMap) ElementType() reflect.Type {
+	return reflect.TypeOf((*map[string]HealthCheck)(nil)).Elem()
+}
+
+func (i HealthCheckMap) ToHealthCheckMapOutput() HealthCheckMapOutput {
+	return i.ToHealthCheckMapOutputWithContext(context.Background())
+}
+
+func (i HealthCheckMap) ToHealthCheckMapOutputWithContext(ctx context.Context) HealthCheckMapOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(HealthCheckMapOutput)
+}
+
+type HealthCheckOutput struct{ *pulumi.OutputState }
+
+func (HealthCheckOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*HealthCheck)(nil)).Elem()
+}
+
+func (o HealthCheckOutput) ToHealthCheckOutput() HealthCheckOutput {
+	return o
+}
+
+func (o HealthCheckOutput) ToHealthCheckOutputWithContext(ctx context.Context) HealthCheckOutput {
+	return o
+}
+
+// Time after boot before failures count, a Go duration.
+func (o HealthCheckOutput) GracePeriod() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v HealthCheck) *string { return v.GracePeriod }).(pulumi.StringPtrOutput)
+}
+
+// Time between checks, a Go duration (default `15s`).
+func (o HealthCheckOutput) Interval() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v HealthCheck) *string { return v.Interval }).(pulumi.StringPtrOutput)
+}
+
+// HTTP method (http checks; default `GET`).
+func (o HealthCheckOutput) Method() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v HealthCheck) *string { return v.Method }).(pulumi.StringPtrOutput)
+}
+
+// HTTP path, e.g. `/healthz` (http checks; default `/`).
+func (o HealthCheckOutput) Path() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v HealthCheck) *string { return v.Path }).(pulumi.StringPtrOutput)
+}
+
+// Port to check. Required for machine-level checks; service checks default to the service's internal port.
+func (o HealthCheckOutput) Port() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v HealthCheck) *int { return v.Port }).(pulumi.IntPtrOutput)
+}
+
+// `http` (default) or `https` (http checks).
+func (o HealthCheckOutput) Protocol() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v HealthCheck) *string { return v.Protocol }).(pulumi.StringPtrOutput)
+}
+
+// Time a check may take, a Go duration (default `2s`).
+func (o HealthCheckOutput) Timeout() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v HealthCheck) *string { return v.Timeout }).(pulumi.StringPtrOutput)
+}
+
+// `http` or `tcp`.
+func (o HealthCheckOutput) Type() pulumi.StringOutput {
+	return o.ApplyT(func(v HealthCheck) string { return v.Type }).(pulumi.StringOutput)
+}
+
+type HealthCheckArrayOutput struct{ *pulumi.OutputState }
+
+func (HealthCheckArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]HealthCheck)(nil)).Elem()
+}
+
+func (o HealthCheckArrayOutput) ToHealthCheckArrayOutput() HealthCheckArrayOutput {
+	return o
+}
+
+func (o HealthCheckArrayOutput) ToHealthCheckArrayOutputWithContext(ctx context.Context) HealthCheckArrayOutput {
+	return o
+}
+
+func (o HealthCheckArrayOutput) Index(i pulumi.IntInput) HealthCheckOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) HealthCheck {
+		return vs[0].([]HealthCheck)[vs[1].(int)]
+	}).(HealthCheckOutput)
+}
+
+type HealthCheckMapOutput struct{ *pulumi.OutputState }
+
+func (HealthCheckMapOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*map[string]HealthCheck)(nil)).Elem()
+}
+
+func (o HealthCheckMapOutput) ToHealthCheckMapOutput() HealthCheckMapOutput {
+	return o
+}
+
+func (o HealthCheckMapOutput) ToHealthCheckMapOutputWithContext(ctx context.Context) HealthCheckMapOutput {
+	return o
+}
+
+func (o HealthCheckMapOutput) MapIndex(k pulumi.StringInput) HealthCheckOutput {
+	return pulumi.All(o, k).ApplyT(func(vs []interface{}) HealthCheck {
+		return vs[0].(map[string]HealthCheck)[vs[1].(string)]
+	}).(HealthCheckOutput)
+}
+
+type MachineConfig struct {
+	// Machine-level health checks by name. They need a `port`.
+	Checks map[string]HealthCheck `pulumi:"checks"`
+	// Overrides the image's CMD.
+	Cmd []string `pulumi:"cmd"`
+	// Overrides the image's ENTRYPOINT.
+	Entrypoint []string `pulumi:"entrypoint"`
+	// Plain environment variables. Secrets do not belong here: set them with AppSecrets and pass its version as `minSecretsVersion`. `FLY_PROCESS_GROUP` and `PRIMARY_REGION` are set by the group.
+	Env map[string]string `pulumi:"env"`
+	// Machine size (default shared CPU, 1 CPU, 256 MB).
+	Guest *MachineGuest `pulumi:"guest"`
+	// Image to run, e.g. `registry.fly.io/my-app:deployment-01H…`; pin a digest for repeatable rollouts.
+	Image string `pulumi:"image"`
+	// Prometheus metrics endpoint Fly scrapes.
+	Metrics *MetricsConfig `pulumi:"metrics"`
+	// Volume mounts (at most one). `volume` is a volume name: each machine mounts an unattached volume of that name in its own region, so create one Volume per machine. Changing the volume replaces the machines; changing only the path updates them in place.
+	Mounts []VolumeMount `pulumi:"mounts"`
+	// Restart policy (default `on-failure`).
+	Restart *RestartPolicy `pulumi:"restart"`
+	// Services the Fly proxy routes to the machines.
+	Services []MachineService `pulumi:"services"`
+	// Signal and grace period used to stop a machine.
+	StopConfig *StopConfig `pulumi:"stopConfig"`
+}
+
+// MachineConfigInput is an input type that accepts MachineConfigArgs and MachineConfigOutput values.
+// You can construct a concrete instance of `MachineConfigInput` via:
+//
+//	MachineConfigArgs{...}
+type MachineConfigInput interface {
+	pulumi.Input
+
+	ToMachineConfigOutput() MachineConfigOutput
+	ToMachineConfigOutputWithContext(context.Context) MachineConfigOutput
+}
+
+type MachineConfigArgs struct {
+	// Machine-level health checks by name. They need a `port`.
+	Checks HealthCheckMapInput `pulumi:"checks"`
+	// Overrides the image's CMD.
+	Cmd pulumi.StringArrayInput `pulumi:"cmd"`
+	// Overrides the image's ENTRYPOINT.
+	Entrypoint pulumi.StringArrayInput `pulumi:"entrypoint"`
+	// Plain environment variables. Secrets do not belong here: set them with AppSecrets and pass its version as `minSecretsVersion`. `FLY_PROCESS_GROUP` and `PRIMARY_REGION` are set by the group.
+	Env pulumi.StringMapInput `pulumi:"env"`
+	// Machine size (default shared CPU, 1 CPU, 256 MB).
+	Guest MachineGuestPtrInput `pulumi:"guest"`
+	// Image to run, e.g. `registry.fly.io/my-app:deployment-01H…`; pin a digest for repeatable rollouts.
+	Image pulumi.StringInput `pulumi:"image"`
+	// Prometheus metrics endpoint Fly scrapes.
+	Metrics MetricsConfigPtrInput `pulumi:"metrics"`
+	// Volume mounts (at most one). `volume` is a volume name: each machine mounts an unattached volume of that name in its own region, so create one Volume per machine. Changing the volume replaces the machines; changing only the path updates them in place.
+	Mounts VolumeMountArrayInput `pulumi:"mounts"`
+	// Restart policy (default `on-failure`).
+	Restart RestartPolicyPtrInput `pulumi:"restart"`
+	// Services the Fly proxy routes to the machines.
+	Services MachineServiceArrayInput `pulumi:"services"`
+	// Signal and grace period used to stop a machine.
+	StopConfig StopConfigPtrInput `pulumi:"stopConfig"`
+}
+
+func (MachineConfigArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*MachineConfig)(nil)).Elem()
+}
+
+func (i MachineConfigArgs) ToMachineConfigOutput() MachineConfigOutput {
+	return i.ToMachineConfigOutputWithContext(context.Background())
+}
+
+func (i MachineConfigArgs) ToMachineConfigOutputWithContext(ctx context.Context) MachineConfigOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(MachineConfigOutput)
+}
+
+type MachineConfigOutput struct{ *pulumi.OutputState }
+
+func (MachineConfigOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*MachineConfig)(nil)).Elem()
+}
+
+func (o MachineConfigOutput) ToMachineConfigOutput() MachineConfigOutput {
+	return o
+}
+
+func (o MachineConfigOutput) ToMachineConfigOutputWithContext(ctx context.Context) MachineConfigOutput {
+	return o
+}
+
+// Machine-level health checks by name. They need a `port`.
+func (o MachineConfigOutput) Checks() HealthCheckMapOutput {
+	return o.ApplyT(func(v MachineConfig) map[string]HealthCheck { return v.Checks }).(HealthCheckMapOutput)
+}
+
+// Overrides the image's CMD.
+func (o MachineConfigOutput) Cmd() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v MachineConfig) []string { return v.Cmd }).(pulumi.StringArrayOutput)
+}
+
+// Overrides the image's ENTRYPOINT.
+func (o MachineConfigOutput) Entrypoint() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v MachineConfig) []string { return v.Entrypoint }).(pulumi.StringArrayOutput)
+}
+
+// Plain environment variables. Secrets do not belong here: set them with AppSecrets and pass its version as `minSecretsVersion`. `FLY_PROCESS_GROUP` and `PRIMARY_REGION` are set by the group.
+func (o MachineConfigOutput) Env() pulumi.StringMapOutput {
+	return o.ApplyT(func(v MachineConfig) map[string]string { return v.Env }).(pulumi.StringMapOutput)
+}
+
+// Machine size (default shared CPU, 1 CPU, 256 MB).
+func (o MachineConfigOutput) Guest() MachineGuestPtrOutput {
+	return o.ApplyT(func(v MachineConfig) *MachineGuest { return v.Guest }).(MachineGuestPtrOutput)
+}
+
+// Image to run, e.g. `registry.fly.io/my-app:deployment-01H…`; pin a digest for repeatable rollouts.
+func (o MachineConfigOutput) Image() pulumi.StringOutput {
+	return o.ApplyT(func(v MachineConfig) string { return v.Image }).(pulumi.StringOutput)
+}
+
+// Prometheus metrics endpoint Fly scrapes.
+func (o MachineConfigOutput) Metrics() MetricsConfigPtrOutput {
+	return o.ApplyT(func(v MachineConfig) *MetricsConfig { return v.Metrics }).(MetricsConfigPtrOutput)
+}
+
+// Volume mounts (at most one). `volume` is a volume name: each machine mounts an unattached volume of that name in its own region, so create one Volume per machine. Changing the volume replaces the machines; changing only the path updates them in place.
+func (o MachineConfigOutput) Mounts() VolumeMountArrayOutput {
+	return o.ApplyT(func(v MachineConfig) []VolumeMount { return v.Mounts }).(VolumeMountArrayOutput)
+}
+
+// Restart policy (default `on-failure`).
+func (o MachineConfigOutput) Restart() RestartPolicyPtrOutput {
+	return o.ApplyT(func(v MachineConfig) *RestartPolicy { return v.Restart }).(RestartPolicyPtrOutput)
+}
+
+// Services the Fly proxy routes to the machines.
+func (o MachineConfigOutput) Services() MachineServiceArrayOutput {
+	return o.ApplyT(func(v MachineConfig) []MachineService { return v.Services }).(MachineServiceArrayOutput)
+}
+
+// Signal and grace period used to stop a machine.
+func (o MachineConfigOutput) StopConfig() StopConfigPtrOutput {
+	return o.ApplyT(func(v MachineConfig) *StopConfig { return v.StopConfig }).(StopConfigPtrOutput)
+}
+
+type MachineGuest struct {
+	// `shared` (default) or `performance`.
+	CpuKind *string `pulumi:"cpuKind"`
+	// CPU count: 1 (default), 2, 4, 8 or 16.
+	Cpus *int `pulumi:"cpus"`
+	// Memory in MB, a multiple of 256: per CPU at least 256 (shared) or 2048 (performance), at most 2048 (shared) or 8192 (performance). Default the minimum.
+	MemoryMb *int `pulumi:"memoryMb"`
+}
+
+// MachineGuestInput is an input type that accepts MachineGuestArgs and MachineGuestOutput values.
+// You can construct a concrete instance of `MachineGuestInput` via:
+//
+//	MachineGuestArgs{...}
+type MachineGuestInput interface {
+	pulumi.Input
+
+	ToMachineGuestOutput() MachineGuestOutput
+	ToMachineGuestOutputWithContext(context.Context) MachineGuestOutput
+}
+
+type MachineGuestArgs struct {
+	// `shared` (default) or `performance`.
+	CpuKind pulumi.StringPtrInput `pulumi:"cpuKind"`
+	// CPU count: 1 (default), 2, 4, 8 or 16.
+	Cpus pulumi.IntPtrInput `pulumi:"cpus"`
+	// Memory in MB, a multiple of 256: per CPU at least 256 (shared) or 2048 (performance), at most 2048 (shared) or 8192 (performance). Default the minimum.
+	MemoryMb pulumi.IntPtrInput `pulumi:"memoryMb"`
+}
+
+func (MachineGuestArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*MachineGuest)(nil)).Elem()
+}
+
+func (i MachineGuestArgs) ToMachineGuestOutput() MachineGuestOutput {
+	return i.ToMachineGuestOutputWithContext(context.Background())
+}
+
+func (i MachineGuestArgs) ToMachineGuestOutputWithContext(ctx context.Context) MachineGuestOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(MachineGuestOutput)
+}
+
+func (i MachineGuestArgs) ToMachineGuestPtrOutput() MachineGuestPtrOutput {
+	return i.ToMachineGuestPtrOutputWithContext(context.Background())
+}
+
+func (i MachineGuestArgs) ToMachineGuestPtrOutputWithContext(ctx context.Context) MachineGuestPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(MachineGuestOutput).ToMachineGuestPtrOutputWithContext(ctx)
+}
+
+// MachineGuestPtrInput is an input type that accepts MachineGuestArgs, MachineGuestPtr and MachineGuestPtrOutput values.
+// You can construct a concrete instance of `MachineGuestPtrInput` via:
+//
+//	        MachineGuestArgs{...}
+//
+//	or:
+//
+//	        nil
+type MachineGuestPtrInput interface {
+	pulumi.Input
+
+	ToMachineGuestPtrOutput() MachineGuestPtrOutput
+	ToMachineGuestPtrOutputWithContext(context.Context) MachineGuestPtrOutput
+}
+
+type machineGuestPtrType MachineGuestArgs
+
+func MachineGuestPtr(v *MachineGuestArgs) MachineGuestPtrInput {
+	return (*machineGuestPtrType)(v)
+}
+
+func (*machineGuestPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**MachineGuest)(nil)).Elem()
+}
+
+func (i *machineGuestPtrType) ToMachineGuestPtrOutput() MachineGuestPtrOutput {
+	return i.ToMachineGuestPtrOutputWithContext(context.Background())
+}
+
+func (i *machineGuestPtrType) ToMachineGuestPtrOutputWithContext(ctx context.Context) MachineGuestPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(MachineGuestPtrOutput)
+}
+
+type MachineGuestOutput struct{ *pulumi.OutputState }
+
+func (MachineGuestOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*MachineGuest)(nil)).Elem()
+}
+
+func (o MachineGuestOutput) ToMachineGuestOutput() MachineGuestOutput {
+	return o
+}
+
+func (o MachineGuestOutput) ToMachineGuestOutputWithContext(ctx context.Context) MachineGuestOutput {
+	return o
+}
+
+func (o MachineGuestOutput) ToMachineGuestPtrOutput() MachineGuestPtrOutput {
+	return o.ToMachineGuestPtrOutputWithContext(context.Background())
+}
+
+func (o MachineGuestOutput) ToMachineGuestPtrOutputWithContext(ctx context.Context) MachineGuestPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v MachineGuest) *MachineGuest {
+		return &v
+	}).(MachineGuestPtrOutput)
+}
+
+// `shared` (default) or `performance`.
+func (o MachineGuestOutput) CpuKind() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MachineGuest) *string { return v.CpuKind }).(pulumi.StringPtrOutput)
+}
+
+// CPU count: 1 (default), 2, 4, 8 or 16.
+func (o MachineGuestOutput) Cpus() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v MachineGuest) *int { return v.Cpus }).(pulumi.IntPtrOutput)
+}
+
+// Memory in MB, a multiple of 256: per CPU at least 256 (shared) or 2048 (performance), at most 2048 (shared) or 8192 (performance). Default the minimum.
+func (o MachineGuestOutput) MemoryMb() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v MachineGuest) *int { return v.MemoryMb }).(pulumi.IntPtrOutput)
+}
+
+type MachineGuestPtrOutput struct{ *pulumi.OutputState }
+
+func (MachineGuestPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**MachineGuest)(nil)).Elem()
+}
+
+func (o MachineGuestPtrOutput) ToMachineGuestPtrOutput() MachineGuestPtrOutput {
+	return o
+}
+
+func (o MachineGuestPtrOutput) ToMachineGuestPtrOutputWithContext(ctx context.Context) MachineGuestPtrOutput {
+	return o
+}
+
+func (o MachineGuestPtrOutput) Elem() MachineGuestOutput {
+	return o.ApplyT(func(v *MachineGuest) MachineGuest {
+		if v != nil {
+			return *v
+		}
+		var ret MachineGuest
+		return ret
+	}).(MachineGuestOutput)
+}
+
+// `shared` (default) or `performance`.
+func (o MachineGuestPtrOutput) CpuKind() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *MachineGuest) *string {
+		if v == nil {
+			return nil
+		}
+		return v.CpuKind
+	}).(pulumi.StringPtrOutput)
+}
+
+// CPU count: 1 (default), 2, 4, 8 or 16.
+func (o MachineGuestPtrOutput) Cpus() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *MachineGuest) *int {
+		if v == nil {
+			return nil
+		}
+		return v.Cpus
+	}).(pulumi.IntPtrOutput)
+}
+
+// Memory in MB, a multiple of 256: per CPU at least 256 (shared) or 2048 (performance), at most 2048 (shared) or 8192 (performance). Default the minimum.
+func (o MachineGuestPtrOutput) MemoryMb() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *MachineGuest) *int {
+		if v == nil {
+			return nil
+		}
+		return v.MemoryMb
+	}).(pulumi.IntPtrOutput)
+}
+
+type MachineService struct {
+	// Whether the proxy starts stopped machines on demand (default true).
+	Autostart *bool `pulumi:"autostart"`
+	// `off` (default), `stop` or `suspend`: what the proxy does with idle machines.
+	Autostop *string `pulumi:"autostop"`
+	// Health checks of this service; `port` defaults to `internalPort`.
+	Checks []HealthCheck `pulumi:"checks"`
+	// Load limits per machine.
+	Concurrency *ServiceConcurrency `pulumi:"concurrency"`
+	// Port the app listens on inside the machine.
+	InternalPort int `pulumi:"internalPort"`
+	// Machines kept running in the primary region when autostop is on.
+	MinMachinesRunning *int `pulumi:"minMachinesRunning"`
+	// Public ports.
+	Ports []ServicePort `pulumi:"ports"`
+	// `tcp` (default) or `udp`.
+	Protocol *string `pulumi:"protocol"`
+}
+
+// MachineServiceInput is an input type that accepts MachineServiceArgs and MachineServiceOutput values.
+// You can construct a concrete instance of `MachineServiceInput` via:
+//
+//	MachineServiceArgs{...}
+type MachineServiceInput interface {
+	pulumi.Input
+
+	ToMachineServiceOutput() MachineServiceOutput
+	ToMachineServiceOutputWithContext(context.Context) MachineServiceOutput
+}
+
+type MachineServiceArgs struct {
+	// Whether the proxy starts stopped machines on demand (default true).
+	Autostart pulumi.BoolPtrInput `pulumi:"autostart"`
+	// `off` (default), `stop` or `suspend`: what the proxy does with idle machines.
+	Autostop pulumi.StringPtrInput `pulumi:"autostop"`
+	// Health checks of this service; `port` defaults to `internalPort`.
+	Checks HealthCheckArrayInput `pulumi:"checks"`
+	// Load limits per machine.
+	Concurrency ServiceConcurrencyPtrInput `pulumi:"concurrency"`
+	// Port the app listens on inside the machine.
+	InternalPort pulumi.IntInput `pulumi:"internalPort"`
+	// Machines kept running in the primary region when autostop is on.
+	MinMachinesRunning pulumi.IntPtrInput `pulumi:"minMachinesRunning"`
+	// Public ports.
+	Ports ServicePortArrayInput `pulumi:"ports"`
+	// `tcp` (default) or `udp`.
+	Protocol pulumi.StringPtrInput `pulumi:"protocol"`
+}
+
+func (MachineServiceArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*MachineService)(nil)).Elem()
+}
+
+func (i MachineServiceArgs) ToMachineServiceOutput() MachineServiceOutput {
+	return i.ToMachineServiceOutputWithContext(context.Background())
+}
+
+func (i MachineServiceArgs) ToMachineServiceOutputWithContext(ctx context.Context) MachineServiceOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(MachineServiceOutput)
+}
+
+// MachineServiceArrayInput is an input type that accepts MachineServiceArray and MachineServiceArrayOutput values.
+// You can construct a concrete instance of `MachineServiceArrayInput` via:
+//
+//	MachineServiceArray{ MachineServiceArgs{...} }
+type MachineServiceArrayInput interface {
+	pulumi.Input
+
+	ToMachineServiceArrayOutput() MachineServiceArrayOutput
+	ToMachineServiceArrayOutputWithContext(context.Context) MachineServiceArrayOutput
+}
+
+type MachineServiceArray []MachineServiceInput
+
+func (MachineServiceArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]MachineService)(nil)).Elem()
+}
+
+func (i MachineServiceArray) ToMachineServiceArrayOutput() MachineServiceArrayOutput {
+	return i.ToMachineServiceArrayOutputWithContext(context.Background())
+}
+
+func (i MachineServiceArray) ToMachineServiceArrayOutputWithContext(ctx context.Context) MachineServiceArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(MachineServiceArrayOutput)
+}
+
+type MachineServiceOutput struct{ *pulumi.OutputState }
+
+func (MachineServiceOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*MachineService)(nil)).Elem()
+}
+
+func (o MachineServiceOutput) ToMachineServiceOutput() MachineServiceOutput {
+	return o
+}
+
+func (o MachineServiceOutput) ToMachineServiceOutputWithContext(ctx context.Context) MachineServiceOutput {
+	return o
+}
+
+// Whether the proxy starts stopped machines on demand (default true).
+func (o MachineServiceOutput) Autostart() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v MachineService) *bool { return v.Autostart }).(pulumi.BoolPtrOutput)
+}
+
+// `off` (default), `stop` or `suspend`: what the proxy does with idle machines.
+func (o MachineServiceOutput) Autostop() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MachineService) *string { return v.Autostop }).(pulumi.StringPtrOutput)
+}
+
+// Health checks of this service; `port` defaults to `internalPort`.
+func (o MachineServiceOutput) Checks() HealthCheckArrayOutput {
+	return o.ApplyT(func(v MachineService) []HealthCheck { return v.Checks }).(HealthCheckArrayOutput)
+}
+
+// Load limits per machine.
+func (o MachineServiceOutput) Concurrency() ServiceConcurrencyPtrOutput {
+	return o.ApplyT(func(v MachineService) *ServiceConcurrency { return v.Concurrency }).(ServiceConcurrencyPtrOutput)
+}
+
+// Port the app listens on inside the machine.
+func (o MachineServiceOutput) InternalPort() pulumi.IntOutput {
+	return o.ApplyT(func(v MachineService) int { return v.InternalPort }).(pulumi.IntOutput)
+}
+
+// Machines kept running in the primary region when autostop is on.
+func (o MachineServiceOutput) MinMachinesRunning() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v MachineService) *int { return v.MinMachinesRunning }).(pulumi.IntPtrOutput)
+}
+
+// Public ports.
+func (o MachineServiceOutput) Ports() ServicePortArrayOutput {
+	return o.ApplyT(func(v MachineService) []ServicePort { return v.Ports }).(ServicePortArrayOutput)
+}
+
+// `tcp` (default) or `udp`.
+func (o MachineServiceOutput) Protocol() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MachineService) *string { return v.Protocol }).(pulumi.StringPtrOutput)
+}
+
+type MachineServiceArrayOutput struct{ *pulumi.OutputState }
+
+func (MachineServiceArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]MachineService)(nil)).Elem()
+}
+
+func (o MachineServiceArrayOutput) ToMachineServiceArrayOutput() MachineServiceArrayOutput {
+	return o
+}
+
+func (o MachineServiceArrayOutput) ToMachineServiceArrayOutputWithContext(ctx context.Context) MachineServiceArrayOutput {
+	return o
+}
+
+func (o MachineServiceArrayOutput) Index(i pulumi.IntInput) MachineServiceOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) MachineService {
+		return vs[0].([]MachineService)[vs[1].(int)]
+	}).(MachineServiceOutput)
+}
+
+type MetricsConfig struct {
 	// Path serving metrics, e.g. `/metrics`.
 	Path string `pulumi:"path"`
 	// Port serving metrics.
 	Port int `pulumi:"port"`
 }
 
-// MetricsInput is an input type that accepts MetricsArgs and MetricsOutput values.
-// You can construct a concrete instance of `MetricsInput` via:
+// MetricsConfigInput is an input type that accepts MetricsConfigArgs and MetricsConfigOutput values.
+// You can construct a concrete instance of `MetricsConfigInput` via:
 //
-//	MetricsArgs{...}
-type MetricsInput interface {
+//	MetricsConfigArgs{...}
+type MetricsConfigInput interface {
 	pulumi.Input
 
-	ToMetricsOutput() MetricsOutput
-	ToMetricsOutputWithContext(context.Context) MetricsOutput
+	ToMetricsConfigOutput() MetricsConfigOutput
+	ToMetricsConfigOutputWithContext(context.Context) MetricsConfigOutput
 }
 
-type MetricsArgs struct {
+type MetricsConfigArgs struct {
 	// Path serving metrics, e.g. `/metrics`.
 	Path pulumi.StringInput `pulumi:"path"`
 	// Port serving metrics.
 	Port pulumi.IntInput `pulumi:"port"`
 }
 
-func (MetricsArgs) ElementType() reflect.Type {
-	return reflect.TypeOf((*Metrics)(nil)).Elem()
+func (MetricsConfigArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*MetricsConfig)(nil)).Elem()
 }
 
-func (i MetricsArgs) ToMetricsOutput() MetricsOutput {
-	return i.ToMetricsOutputWithContext(context.Background())
+func (i MetricsConfigArgs) ToMetricsConfigOutput() MetricsConfigOutput {
+	return i.ToMetricsConfigOutputWithContext(context.Background())
 }
 
-func (i MetricsArgs) ToMetricsOutputWithContext(ctx context.Context) MetricsOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(MetricsOutput)
+func (i MetricsConfigArgs) ToMetricsConfigOutputWithContext(ctx context.Context) MetricsConfigOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(MetricsConfigOutput)
 }
 
-func (i MetricsArgs) ToMetricsPtrOutput() MetricsPtrOutput {
-	return i.ToMetricsPtrOutputWithContext(context.Background())
+func (i MetricsConfigArgs) ToMetricsConfigPtrOutput() MetricsConfigPtrOutput {
+	return i.ToMetricsConfigPtrOutputWithContext(context.Background())
 }
 
-func (i MetricsArgs) ToMetricsPtrOutputWithContext(ctx context.Context) MetricsPtrOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(MetricsOutput).ToMetricsPtrOutputWithContext(ctx)
+func (i MetricsConfigArgs) ToMetricsConfigPtrOutputWithContext(ctx context.Context) MetricsConfigPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(MetricsConfigOutput).ToMetricsConfigPtrOutputWithContext(ctx)
 }
 
-// MetricsPtrInput is an input type that accepts MetricsArgs, MetricsPtr and MetricsPtrOutput values.
-// You can construct a concrete instance of `MetricsPtrInput` via:
+// MetricsConfigPtrInput is an input type that accepts MetricsConfigArgs, MetricsConfigPtr and MetricsConfigPtrOutput values.
+// You can construct a concrete instance of `MetricsConfigPtrInput` via:
 //
-//	        MetricsArgs{...}
+//	        MetricsConfigArgs{...}
 //
 //	or:
 //
 //	        nil
-type MetricsPtrInput interface {
+type MetricsConfigPtrInput interface {
 	pulumi.Input
 
-	ToMetricsPtrOutput() MetricsPtrOutput
-	ToMetricsPtrOutputWithContext(context.Context) MetricsPtrOutput
+	ToMetricsConfigPtrOutput() MetricsConfigPtrOutput
+	ToMetricsConfigPtrOutputWithContext(context.Context) MetricsConfigPtrOutput
 }
 
-type metricsPtrType MetricsArgs
+type metricsConfigPtrType MetricsConfigArgs
 
-func MetricsPtr(v *MetricsArgs) MetricsPtrInput {
-	return (*metricsPtrType)(v)
+func MetricsConfigPtr(v *MetricsConfigArgs) MetricsConfigPtrInput {
+	return (*metricsConfigPtrType)(v)
 }
 
-func (*metricsPtrType) ElementType() reflect.Type {
-	return reflect.TypeOf((**Metrics)(nil)).Elem()
+func (*metricsConfigPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**MetricsConfig)(nil)).Elem()
 }
 
-func (i *metricsPtrType) ToMetricsPtrOutput() MetricsPtrOutput {
-	return i.ToMetricsPtrOutputWithContext(context.Background())
+func (i *metricsConfigPtrType) ToMetricsConfigPtrOutput() MetricsConfigPtrOutput {
+	return i.ToMetricsConfigPtrOutputWithContext(context.Background())
 }
 
-func (i *metricsPtrType) ToMetricsPtrOutputWithContext(ctx context.Context) MetricsPtrOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(MetricsPtrOutput)
+func (i *metricsConfigPtrType) ToMetricsConfigPtrOutputWithContext(ctx context.Context) MetricsConfigPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(MetricsConfigPtrOutput)
 }
 
-type MetricsOutput struct{ *pulumi.OutputState }
+type MetricsConfigOutput struct{ *pulumi.OutputState }
 
-func (MetricsOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((*Metrics)(nil)).Elem()
+func (MetricsConfigOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*MetricsConfig)(nil)).Elem()
 }
 
-func (o MetricsOutput) ToMetricsOutput() MetricsOutput {
+func (o MetricsConfigOutput) ToMetricsConfigOutput() MetricsConfigOutput {
 	return o
 }
 
-func (o MetricsOutput) ToMetricsOutputWithContext(ctx context.Context) MetricsOutput {
+func (o MetricsConfigOutput) ToMetricsConfigOutputWithContext(ctx context.Context) MetricsConfigOutput {
 	return o
 }
 
-func (o MetricsOutput) ToMetricsPtrOutput() MetricsPtrOutput {
-	return o.ToMetricsPtrOutputWithContext(context.Background())
+func (o MetricsConfigOutput) ToMetricsConfigPtrOutput() MetricsConfigPtrOutput {
+	return o.ToMetricsConfigPtrOutputWithContext(context.Background())
 }
 
-func (o MetricsOutput) ToMetricsPtrOutputWithContext(ctx context.Context) MetricsPtrOutput {
-	return o.ApplyTWithContext(ctx, func(_ context.Context, v Metrics) *Metrics {
+func (o MetricsConfigOutput) ToMetricsConfigPtrOutputWithContext(ctx context.Context) MetricsConfigPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v MetricsConfig) *MetricsConfig {
 		return &v
-	}).(MetricsPtrOutput)
+	}).(MetricsConfigPtrOutput)
 }
 
 // Path serving metrics, e.g. `/metrics`.
-func (o MetricsOutput) Path() pulumi.StringOutput {
-	return o.ApplyT(func(v Metrics) string { return v.Path }).(pulumi.StringOutput)
+func (o MetricsConfigOutput) Path() pulumi.StringOutput {
+	return o.ApplyT(func(v MetricsConfig) string { return v.Path }).(pulumi.StringOutput)
 }
 
 // Port serving metrics.
-func (o MetricsOutput) Port() pulumi.IntOutput {
-	return o.ApplyT(func(v Metrics) int { return v.Port }).(pulumi.IntOutput)
+func (o MetricsConfigOutput) Port() pulumi.IntOutput {
+	return o.ApplyT(func(v MetricsConfig) int { return v.Port }).(pulumi.IntOutput)
 }
 
-type MetricsPtrOutput struct{ *pulumi.OutputState }
+type MetricsConfigPtrOutput struct{ *pulumi.OutputState }
 
-func (MetricsPtrOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((**Metrics)(nil)).Elem()
+func (MetricsConfigPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**MetricsConfig)(nil)).Elem()
 }
 
-func (o MetricsPtrOutput) ToMetricsPtrOutput() MetricsPtrOutput {
+func (o MetricsConfigPtrOutput) ToMetricsConfigPtrOutput() MetricsConfigPtrOutput {
 	return o
 }
 
-func (o MetricsPtrOutput) ToMetricsPtrOutputWithContext(ctx context.Context) MetricsPtrOutput {
+func (o MetricsConfigPtrOutput) ToMetricsConfigPtrOutputWithContext(ctx context.Context) MetricsConfigPtrOutput {
 	return o
 }
 
-func (o MetricsPtrOutput) Elem() MetricsOutput {
-	return o.ApplyT(func(v *Metrics) Metrics {
+func (o MetricsConfigPtrOutput) Elem() MetricsConfigOutput {
+	return o.ApplyT(func(v *MetricsConfig) MetricsConfig {
 		if v != nil {
 			return *v
 		}
-		var ret Metrics
+		var ret MetricsConfig
 		return ret
-	}).(MetricsOutput)
+	}).(MetricsConfigOutput)
 }
 
 // Path serving metrics, e.g. `/metrics`.
-func (o MetricsPtrOutput) Path() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v *Metrics) *string {
+func (o MetricsConfigPtrOutput) Path() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *MetricsConfig) *string {
 		if v == nil {
 			return nil
 		}
@@ -1022,8 +1007,8 @@ func (o MetricsPtrOutput) Path() pulumi.StringPtrOutput {
 }
 
 // Port serving metrics.
-func (o MetricsPtrOutput) Port() pulumi.IntPtrOutput {
-	return o.ApplyT(func(v *Metrics) *int {
+func (o MetricsConfigPtrOutput) Port() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *MetricsConfig) *int {
 		if v == nil {
 			return nil
 		}
@@ -1031,366 +1016,145 @@ func (o MetricsPtrOutput) Port() pulumi.IntPtrOutput {
 	}).(pulumi.IntPtrOutput)
 }
 
-type Mount struct {
-	// Absolute path to mount it at, e.g. `/data`.
-	Path string `pulumi:"path"`
-	// Volume name (as fly.toml's `[mounts] source`), e.g. `data`.
-	Volume string `pulumi:"volume"`
-}
-
-// MountInput is an input type that accepts MountArgs and MountOutput values.
-// You can construct a concrete instance of `MountInput` via:
-//
-//	MountArgs{...}
-type MountInput interface {
-	pulumi.Input
-
-	ToMountOutput() MountOutput
-	ToMountOutputWithContext(context.Context) MountOutput
-}
-
-type MountArgs struct {
-	// Absolute path to mount it at, e.g. `/data`.
-	Path pulumi.StringInput `pulumi:"path"`
-	// Volume name (as fly.toml's `[mounts] source`), e.g. `data`.
-	Volume pulumi.StringInput `pulumi:"volume"`
-}
-
-func (MountArgs) ElementType() reflect.Type {
-	return reflect.TypeOf((*Mount)(nil)).Elem()
-}
-
-func (i MountArgs) ToMountOutput() MountOutput {
-	return i.ToMountOutputWithContext(context.Background())
-}
-
-func (i MountArgs) ToMountOutputWithContext(ctx context.Context) MountOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(MountOutput)
-}
-
-// MountArrayInput is an input type that accepts MountArray and MountArrayOutput values.
-// You can construct a concrete instance of `MountArrayInput` via:
-//
-//	MountArray{ MountArgs{...} }
-type MountArrayInput interface {
-	pulumi.Input
-
-	ToMountArrayOutput() MountArrayOutput
-	ToMountArrayOutputWithContext(context.Context) MountArrayOutput
-}
-
-type MountArray []MountInput
-
-func (MountArray) ElementType() reflect.Type {
-	return reflect.TypeOf((*[]Mount)(nil)).Elem()
-}
-
-func (i MountArray) ToMountArrayOutput() MountArrayOutput {
-	return i.ToMountArrayOutputWithContext(context.Background())
-}
-
-func (i MountArray) ToMountArrayOutputWithContext(ctx context.Context) MountArrayOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(MountArrayOutput)
-}
-
-type MountOutput struct{ *pulumi.OutputState }
-
-func (MountOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((*Mount)(nil)).Elem()
-}
-
-func (o MountOutput) ToMountOutput() MountOutput {
-	return o
-}
-
-func (o MountOutput) ToMountOutputWithContext(ctx context.Context) MountOutput {
-	return o
-}
-
-// Absolute path to mount it at, e.g. `/data`.
-func (o MountOutput) Path() pulumi.StringOutput {
-	return o.ApplyT(func(v Mount) string { return v.Path }).(pulumi.StringOutput)
-}
-
-// Volume name (as fly.toml's `[mounts] source`), e.g. `data`.
-func (o MountOutput) Volume() pulumi.StringOutput {
-	return o.ApplyT(func(v Mount) string { return v.Volume }).(pulumi.StringOutput)
-}
-
-type MountArrayOutput struct{ *pulumi.OutputState }
-
-func (MountArrayOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((*[]Mount)(nil)).Elem()
-}
-
-func (o MountArrayOutput) ToMountArrayOutput() MountArrayOutput {
-	return o
-}
-
-func (o MountArrayOutput) ToMountArrayOutputWithContext(ctx context.Context) MountArrayOutput {
-	return o
-}
-
-func (o MountArrayOutput) Index(i pulumi.IntInput) MountOutput {
-	return pulumi.All(o, i).ApplyT(func(vs []interface{}) Mount {
-		return vs[0].([]Mount)[vs[1].(int)]
-	}).(MountOutput)
-}
-
-type Port struct {
-	// Redirect plain HTTP to HTTPS.
-	ForceHttps *bool `pulumi:"forceHttps"`
-	// Proxy handlers: `http`, `tls`, `pg_tls`, `proxy_proto`.
-	Handlers []string `pulumi:"handlers"`
-	// Public port, e.g. 443.
-	Port int `pulumi:"port"`
-}
-
-// PortInput is an input type that accepts PortArgs and PortOutput values.
-// You can construct a concrete instance of `PortInput` via:
-//
-//	PortArgs{...}
-type PortInput interface {
-	pulumi.Input
-
-	ToPortOutput() PortOutput
-	ToPortOutputWithContext(context.Context) PortOutput
-}
-
-type PortArgs struct {
-	// Redirect plain HTTP to HTTPS.
-	ForceHttps pulumi.BoolPtrInput `pulumi:"forceHttps"`
-	// Proxy handlers: `http`, `tls`, `pg_tls`, `proxy_proto`.
-	Handlers pulumi.StringArrayInput `pulumi:"handlers"`
-	// Public port, e.g. 443.
-	Port pulumi.IntInput `pulumi:"port"`
-}
-
-func (PortArgs) ElementType() reflect.Type {
-	return reflect.TypeOf((*Port)(nil)).Elem()
-}
-
-func (i PortArgs) ToPortOutput() PortOutput {
-	return i.ToPortOutputWithContext(context.Background())
-}
-
-func (i PortArgs) ToPortOutputWithContext(ctx context.Context) PortOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(PortOutput)
-}
-
-// PortArrayInput is an input type that accepts PortArray and PortArrayOutput values.
-// You can construct a concrete instance of `PortArrayInput` via:
-//
-//	PortArray{ PortArgs{...} }
-type PortArrayInput interface {
-	pulumi.Input
-
-	ToPortArrayOutput() PortArrayOutput
-	ToPortArrayOutputWithContext(context.Context) PortArrayOutput
-}
-
-type PortArray []PortInput
-
-func (PortArray) ElementType() reflect.Type {
-	return reflect.TypeOf((*[]Port)(nil)).Elem()
-}
-
-func (i PortArray) ToPortArrayOutput() PortArrayOutput {
-	return i.ToPortArrayOutputWithContext(context.Background())
-}
-
-func (i PortArray) ToPortArrayOutputWithContext(ctx context.Context) PortArrayOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(PortArrayOutput)
-}
-
-type PortOutput struct{ *pulumi.OutputState }
-
-func (PortOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((*Port)(nil)).Elem()
-}
-
-func (o PortOutput) ToPortOutput() PortOutput {
-	return o
-}
-
-func (o PortOutput) ToPortOutputWithContext(ctx context.Context) PortOutput {
-	return o
-}
-
-// Redirect plain HTTP to HTTPS.
-func (o PortOutput) ForceHttps() pulumi.BoolPtrOutput {
-	return o.ApplyT(func(v Port) *bool { return v.ForceHttps }).(pulumi.BoolPtrOutput)
-}
-
-// Proxy handlers: `http`, `tls`, `pg_tls`, `proxy_proto`.
-func (o PortOutput) Handlers() pulumi.StringArrayOutput {
-	return o.ApplyT(func(v Port) []string { return v.Handlers }).(pulumi.StringArrayOutput)
-}
-
-// Public port, e.g. 443.
-func (o PortOutput) Port() pulumi.IntOutput {
-	return o.ApplyT(func(v Port) int { return v.Port }).(pulumi.IntOutput)
-}
-
-type PortArrayOutput struct{ *pulumi.OutputState }
-
-func (PortArrayOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((*[]Port)(nil)).Elem()
-}
-
-func (o PortArrayOutput) ToPortArrayOutput() PortArrayOutput {
-	return o
-}
-
-func (o PortArrayOutput) ToPortArrayOutputWithContext(ctx context.Context) PortArrayOutput {
-	return o
-}
-
-func (o PortArrayOutput) Index(i pulumi.IntInput) PortOutput {
-	return pulumi.All(o, i).ApplyT(func(vs []interface{}) Port {
-		return vs[0].([]Port)[vs[1].(int)]
-	}).(PortOutput)
-}
-
-type Restart struct {
+type RestartPolicy struct {
 	// Restarts attempted before giving up (`on-failure` only).
 	MaxRetries *int `pulumi:"maxRetries"`
 	// `no`, `always`, `on-failure` (default) or `spot-price`.
 	Policy *string `pulumi:"policy"`
 }
 
-// RestartInput is an input type that accepts RestartArgs and RestartOutput values.
-// You can construct a concrete instance of `RestartInput` via:
+// RestartPolicyInput is an input type that accepts RestartPolicyArgs and RestartPolicyOutput values.
+// You can construct a concrete instance of `RestartPolicyInput` via:
 //
-//	RestartArgs{...}
-type RestartInput interface {
+//	RestartPolicyArgs{...}
+type RestartPolicyInput interface {
 	pulumi.Input
 
-	ToRestartOutput() RestartOutput
-	ToRestartOutputWithContext(context.Context) RestartOutput
+	ToRestartPolicyOutput() RestartPolicyOutput
+	ToRestartPolicyOutputWithContext(context.Context) RestartPolicyOutput
 }
 
-type RestartArgs struct {
+type RestartPolicyArgs struct {
 	// Restarts attempted before giving up (`on-failure` only).
 	MaxRetries pulumi.IntPtrInput `pulumi:"maxRetries"`
 	// `no`, `always`, `on-failure` (default) or `spot-price`.
 	Policy pulumi.StringPtrInput `pulumi:"policy"`
 }
 
-func (RestartArgs) ElementType() reflect.Type {
-	return reflect.TypeOf((*Restart)(nil)).Elem()
+func (RestartPolicyArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*RestartPolicy)(nil)).Elem()
 }
 
-func (i RestartArgs) ToRestartOutput() RestartOutput {
-	return i.ToRestartOutputWithContext(context.Background())
+func (i RestartPolicyArgs) ToRestartPolicyOutput() RestartPolicyOutput {
+	return i.ToRestartPolicyOutputWithContext(context.Background())
 }
 
-func (i RestartArgs) ToRestartOutputWithContext(ctx context.Context) RestartOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(RestartOutput)
+func (i RestartPolicyArgs) ToRestartPolicyOutputWithContext(ctx context.Context) RestartPolicyOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(RestartPolicyOutput)
 }
 
-func (i RestartArgs) ToRestartPtrOutput() RestartPtrOutput {
-	return i.ToRestartPtrOutputWithContext(context.Background())
+func (i RestartPolicyArgs) ToRestartPolicyPtrOutput() RestartPolicyPtrOutput {
+	return i.ToRestartPolicyPtrOutputWithContext(context.Background())
 }
 
-func (i RestartArgs) ToRestartPtrOutputWithContext(ctx context.Context) RestartPtrOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(RestartOutput).ToRestartPtrOutputWithContext(ctx)
+func (i RestartPolicyArgs) ToRestartPolicyPtrOutputWithContext(ctx context.Context) RestartPolicyPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(RestartPolicyOutput).ToRestartPolicyPtrOutputWithContext(ctx)
 }
 
-// RestartPtrInput is an input type that accepts RestartArgs, RestartPtr and RestartPtrOutput values.
-// You can construct a concrete instance of `RestartPtrInput` via:
+// RestartPolicyPtrInput is an input type that accepts RestartPolicyArgs, RestartPolicyPtr and RestartPolicyPtrOutput values.
+// You can construct a concrete instance of `RestartPolicyPtrInput` via:
 //
-//	        RestartArgs{...}
+//	        RestartPolicyArgs{...}
 //
 //	or:
 //
 //	        nil
-type RestartPtrInput interface {
+type RestartPolicyPtrInput interface {
 	pulumi.Input
 
-	ToRestartPtrOutput() RestartPtrOutput
-	ToRestartPtrOutputWithContext(context.Context) RestartPtrOutput
+	ToRestartPolicyPtrOutput() RestartPolicyPtrOutput
+	ToRestartPolicyPtrOutputWithContext(context.Context) RestartPolicyPtrOutput
 }
 
-type restartPtrType RestartArgs
+type restartPolicyPtrType RestartPolicyArgs
 
-func RestartPtr(v *RestartArgs) RestartPtrInput {
-	return (*restartPtrType)(v)
+func RestartPolicyPtr(v *RestartPolicyArgs) RestartPolicyPtrInput {
+	return (*restartPolicyPtrType)(v)
 }
 
-func (*restartPtrType) ElementType() reflect.Type {
-	return reflect.TypeOf((**Restart)(nil)).Elem()
+func (*restartPolicyPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**RestartPolicy)(nil)).Elem()
 }
 
-func (i *restartPtrType) ToRestartPtrOutput() RestartPtrOutput {
-	return i.ToRestartPtrOutputWithContext(context.Background())
+func (i *restartPolicyPtrType) ToRestartPolicyPtrOutput() RestartPolicyPtrOutput {
+	return i.ToRestartPolicyPtrOutputWithContext(context.Background())
 }
 
-func (i *restartPtrType) ToRestartPtrOutputWithContext(ctx context.Context) RestartPtrOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(RestartPtrOutput)
+func (i *restartPolicyPtrType) ToRestartPolicyPtrOutputWithContext(ctx context.Context) RestartPolicyPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(RestartPolicyPtrOutput)
 }
 
-type RestartOutput struct{ *pulumi.OutputState }
+type RestartPolicyOutput struct{ *pulumi.OutputState }
 
-func (RestartOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((*Restart)(nil)).Elem()
+func (RestartPolicyOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*RestartPolicy)(nil)).Elem()
 }
 
-func (o RestartOutput) ToRestartOutput() RestartOutput {
+func (o RestartPolicyOutput) ToRestartPolicyOutput() RestartPolicyOutput {
 	return o
 }
 
-func (o RestartOutput) ToRestartOutputWithContext(ctx context.Context) RestartOutput {
+func (o RestartPolicyOutput) ToRestartPolicyOutputWithContext(ctx context.Context) RestartPolicyOutput {
 	return o
 }
 
-func (o RestartOutput) ToRestartPtrOutput() RestartPtrOutput {
-	return o.ToRestartPtrOutputWithContext(context.Background())
+func (o RestartPolicyOutput) ToRestartPolicyPtrOutput() RestartPolicyPtrOutput {
+	return o.ToRestartPolicyPtrOutputWithContext(context.Background())
 }
 
-func (o RestartOutput) ToRestartPtrOutputWithContext(ctx context.Context) RestartPtrOutput {
-	return o.ApplyTWithContext(ctx, func(_ context.Context, v Restart) *Restart {
+func (o RestartPolicyOutput) ToRestartPolicyPtrOutputWithContext(ctx context.Context) RestartPolicyPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v RestartPolicy) *RestartPolicy {
 		return &v
-	}).(RestartPtrOutput)
+	}).(RestartPolicyPtrOutput)
 }
 
 // Restarts attempted before giving up (`on-failure` only).
-func (o RestartOutput) MaxRetries() pulumi.IntPtrOutput {
-	return o.ApplyT(func(v Restart) *int { return v.MaxRetries }).(pulumi.IntPtrOutput)
+func (o RestartPolicyOutput) MaxRetries() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v RestartPolicy) *int { return v.MaxRetries }).(pulumi.IntPtrOutput)
 }
 
 // `no`, `always`, `on-failure` (default) or `spot-price`.
-func (o RestartOutput) Policy() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v Restart) *string { return v.Policy }).(pulumi.StringPtrOutput)
+func (o RestartPolicyOutput) Policy() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v RestartPolicy) *string { return v.Policy }).(pulumi.StringPtrOutput)
 }
 
-type RestartPtrOutput struct{ *pulumi.OutputState }
+type RestartPolicyPtrOutput struct{ *pulumi.OutputState }
 
-func (RestartPtrOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((**Restart)(nil)).Elem()
+func (RestartPolicyPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**RestartPolicy)(nil)).Elem()
 }
 
-func (o RestartPtrOutput) ToRestartPtrOutput() RestartPtrOutput {
+func (o RestartPolicyPtrOutput) ToRestartPolicyPtrOutput() RestartPolicyPtrOutput {
 	return o
 }
 
-func (o RestartPtrOutput) ToRestartPtrOutputWithContext(ctx context.Context) RestartPtrOutput {
+func (o RestartPolicyPtrOutput) ToRestartPolicyPtrOutputWithContext(ctx context.Context) RestartPolicyPtrOutput {
 	return o
 }
 
-func (o RestartPtrOutput) Elem() RestartOutput {
-	return o.ApplyT(func(v *Restart) Restart {
+func (o RestartPolicyPtrOutput) Elem() RestartPolicyOutput {
+	return o.ApplyT(func(v *RestartPolicy) RestartPolicy {
 		if v != nil {
 			return *v
 		}
-		var ret Restart
+		var ret RestartPolicy
 		return ret
-	}).(RestartOutput)
+	}).(RestartPolicyOutput)
 }
 
 // Restarts attempted before giving up (`on-failure` only).
-func (o RestartPtrOutput) MaxRetries() pulumi.IntPtrOutput {
-	return o.ApplyT(func(v *Restart) *int {
+func (o RestartPolicyPtrOutput) MaxRetries() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *RestartPolicy) *int {
 		if v == nil {
 			return nil
 		}
@@ -1399,8 +1163,8 @@ func (o RestartPtrOutput) MaxRetries() pulumi.IntPtrOutput {
 }
 
 // `no`, `always`, `on-failure` (default) or `spot-price`.
-func (o RestartPtrOutput) Policy() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v *Restart) *string {
+func (o RestartPolicyPtrOutput) Policy() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *RestartPolicy) *string {
 		if v == nil {
 			return nil
 		}
@@ -1408,164 +1172,450 @@ func (o RestartPtrOutput) Policy() pulumi.StringPtrOutput {
 	}).(pulumi.StringPtrOutput)
 }
 
-type Service struct {
-	// Whether the proxy starts stopped machines on demand (default true).
-	Autostart *bool `pulumi:"autostart"`
-	// `off` (default), `stop` or `suspend`: what the proxy does with idle machines.
-	Autostop *string `pulumi:"autostop"`
-	// Health checks of this service; `port` defaults to `internalPort`.
-	Checks []Check `pulumi:"checks"`
-	// Load limits per machine.
-	Concurrency *Concurrency `pulumi:"concurrency"`
-	// Port the app listens on inside the machine.
-	InternalPort int `pulumi:"internalPort"`
-	// Machines kept running in the primary region when autostop is on.
-	MinMachinesRunning *int `pulumi:"minMachinesRunning"`
-	// Public ports.
-	Ports []Port `pulumi:"ports"`
-	// `tcp` (default) or `udp`.
-	Protocol *string `pulumi:"protocol"`
+type RolloutStrategy struct {
+	// Machines a rolling update may take out of service at once (default 1).
+	MaxUnavailable *int `pulumi:"maxUnavailable"`
+	// `rolling` (default): update machines in place, at most `maxUnavailable` at a time, each started and healthy before the next; `bluegreen`: start a healthy copy of every changed machine beside it, then switch traffic and destroy the old ones (needs a health check; not with mounts); `immediate`: update every machine at once, waiting neither for them to start nor for their health checks.
+	Type *string `pulumi:"type"`
 }
 
-// ServiceInput is an input type that accepts ServiceArgs and ServiceOutput values.
-// You can construct a concrete instance of `ServiceInput` via:
+// RolloutStrategyInput is an input type that accepts RolloutStrategyArgs and RolloutStrategyOutput values.
+// You can construct a concrete instance of `RolloutStrategyInput` via:
 //
-//	ServiceArgs{...}
-type ServiceInput interface {
+//	RolloutStrategyArgs{...}
+type RolloutStrategyInput interface {
 	pulumi.Input
 
-	ToServiceOutput() ServiceOutput
-	ToServiceOutputWithContext(context.Context) ServiceOutput
+	ToRolloutStrategyOutput() RolloutStrategyOutput
+	ToRolloutStrategyOutputWithContext(context.Context) RolloutStrategyOutput
 }
 
-type ServiceArgs struct {
-	// Whether the proxy starts stopped machines on demand (default true).
-	Autostart pulumi.BoolPtrInput `pulumi:"autostart"`
-	// `off` (default), `stop` or `suspend`: what the proxy does with idle machines.
-	Autostop pulumi.StringPtrInput `pulumi:"autostop"`
-	// Health checks of this service; `port` defaults to `internalPort`.
-	Checks CheckArrayInput `pulumi:"checks"`
-	// Load limits per machine.
-	Concurrency ConcurrencyPtrInput `pulumi:"concurrency"`
-	// Port the app listens on inside the machine.
-	InternalPort pulumi.IntInput `pulumi:"internalPort"`
-	// Machines kept running in the primary region when autostop is on.
-	MinMachinesRunning pulumi.IntPtrInput `pulumi:"minMachinesRunning"`
-	// Public ports.
-	Ports PortArrayInput `pulumi:"ports"`
-	// `tcp` (default) or `udp`.
-	Protocol pulumi.StringPtrInput `pulumi:"protocol"`
+type RolloutStrategyArgs struct {
+	// Machines a rolling update may take out of service at once (default 1).
+	MaxUnavailable pulumi.IntPtrInput `pulumi:"maxUnavailable"`
+	// `rolling` (default): update machines in place, at most `maxUnavailable` at a time, each started and healthy before the next; `bluegreen`: start a healthy copy of every changed machine beside it, then switch traffic and destroy the old ones (needs a health check; not with mounts); `immediate`: update every machine at once, waiting neither for them to start nor for their health checks.
+	Type pulumi.StringPtrInput `pulumi:"type"`
 }
 
-func (ServiceArgs) ElementType() reflect.Type {
-	return reflect.TypeOf((*Service)(nil)).Elem()
+func (RolloutStrategyArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*RolloutStrategy)(nil)).Elem()
 }
 
-func (i ServiceArgs) ToServiceOutput() ServiceOutput {
-	return i.ToServiceOutputWithContext(context.Background())
+func (i RolloutStrategyArgs) ToRolloutStrategyOutput() RolloutStrategyOutput {
+	return i.ToRolloutStrategyOutputWithContext(context.Background())
 }
 
-func (i ServiceArgs) ToServiceOutputWithContext(ctx context.Context) ServiceOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(ServiceOutput)
+func (i RolloutStrategyArgs) ToRolloutStrategyOutputWithContext(ctx context.Context) RolloutStrategyOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(RolloutStrategyOutput)
 }
 
-// ServiceArrayInput is an input type that accepts ServiceArray and ServiceArrayOutput values.
-// You can construct a concrete instance of `ServiceArrayInput` via:
+func (i RolloutStrategyArgs) ToRolloutStrategyPtrOutput() RolloutStrategyPtrOutput {
+	return i.ToRolloutStrategyPtrOutputWithContext(context.Background())
+}
+
+func (i RolloutStrategyArgs) ToRolloutStrategyPtrOutputWithContext(ctx context.Context) RolloutStrategyPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(RolloutStrategyOutput).ToRolloutStrategyPtrOutputWithContext(ctx)
+}
+
+// RolloutStrategyPtrInput is an input type that accepts RolloutStrategyArgs, RolloutStrategyPtr and RolloutStrategyPtrOutput values.
+// You can construct a concrete instance of `RolloutStrategyPtrInput` via:
 //
-//	ServiceArray{ ServiceArgs{...} }
-type ServiceArrayInput interface {
+//	        RolloutStrategyArgs{...}
+//
+//	or:
+//
+//	        nil
+type RolloutStrategyPtrInput interface {
 	pulumi.Input
 
-	ToServiceArrayOutput() ServiceArrayOutput
-	ToServiceArrayOutputWithContext(context.Context) ServiceArrayOutput
+	ToRolloutStrategyPtrOutput() RolloutStrategyPtrOutput
+	ToRolloutStrategyPtrOutputWithContext(context.Context) RolloutStrategyPtrOutput
 }
 
-type ServiceArray []ServiceInput
+type rolloutStrategyPtrType RolloutStrategyArgs
 
-func (ServiceArray) ElementType() reflect.Type {
-	return reflect.TypeOf((*[]Service)(nil)).Elem()
+func RolloutStrategyPtr(v *RolloutStrategyArgs) RolloutStrategyPtrInput {
+	return (*rolloutStrategyPtrType)(v)
 }
 
-func (i ServiceArray) ToServiceArrayOutput() ServiceArrayOutput {
-	return i.ToServiceArrayOutputWithContext(context.Background())
+func (*rolloutStrategyPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**RolloutStrategy)(nil)).Elem()
 }
 
-func (i ServiceArray) ToServiceArrayOutputWithContext(ctx context.Context) ServiceArrayOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(ServiceArrayOutput)
+func (i *rolloutStrategyPtrType) ToRolloutStrategyPtrOutput() RolloutStrategyPtrOutput {
+	return i.ToRolloutStrategyPtrOutputWithContext(context.Background())
 }
 
-type ServiceOutput struct{ *pulumi.OutputState }
-
-func (ServiceOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((*Service)(nil)).Elem()
+func (i *rolloutStrategyPtrType) ToRolloutStrategyPtrOutputWithContext(ctx context.Context) RolloutStrategyPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(RolloutStrategyPtrOutput)
 }
 
-func (o ServiceOutput) ToServiceOutput() ServiceOutput {
+type RolloutStrategyOutput struct{ *pulumi.OutputState }
+
+func (RolloutStrategyOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*RolloutStrategy)(nil)).Elem()
+}
+
+func (o RolloutStrategyOutput) ToRolloutStrategyOutput() RolloutStrategyOutput {
 	return o
 }
 
-func (o ServiceOutput) ToServiceOutputWithContext(ctx context.Context) ServiceOutput {
+func (o RolloutStrategyOutput) ToRolloutStrategyOutputWithContext(ctx context.Context) RolloutStrategyOutput {
 	return o
 }
 
-// Whether the proxy starts stopped machines on demand (default true).
-func (o ServiceOutput) Autostart() pulumi.BoolPtrOutput {
-	return o.ApplyT(func(v Service) *bool { return v.Autostart }).(pulumi.BoolPtrOutput)
+func (o RolloutStrategyOutput) ToRolloutStrategyPtrOutput() RolloutStrategyPtrOutput {
+	return o.ToRolloutStrategyPtrOutputWithContext(context.Background())
 }
 
-// `off` (default), `stop` or `suspend`: what the proxy does with idle machines.
-func (o ServiceOutput) Autostop() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v Service) *string { return v.Autostop }).(pulumi.StringPtrOutput)
+func (o RolloutStrategyOutput) ToRolloutStrategyPtrOutputWithContext(ctx context.Context) RolloutStrategyPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v RolloutStrategy) *RolloutStrategy {
+		return &v
+	}).(RolloutStrategyPtrOutput)
 }
 
-// Health checks of this service; `port` defaults to `internalPort`.
-func (o ServiceOutput) Checks() CheckArrayOutput {
-	return o.ApplyT(func(v Service) []Check { return v.Checks }).(CheckArrayOutput)
+// Machines a rolling update may take out of service at once (default 1).
+func (o RolloutStrategyOutput) MaxUnavailable() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v RolloutStrategy) *int { return v.MaxUnavailable }).(pulumi.IntPtrOutput)
 }
 
-// Load limits per machine.
-func (o ServiceOutput) Concurrency() ConcurrencyPtrOutput {
-	return o.ApplyT(func(v Service) *Concurrency { return v.Concurrency }).(ConcurrencyPtrOutput)
+// `rolling` (default): update machines in place, at most `maxUnavailable` at a time, each started and healthy before the next; `bluegreen`: start a healthy copy of every changed machine beside it, then switch traffic and destroy the old ones (needs a health check; not with mounts); `immediate`: update every machine at once, waiting neither for them to start nor for their health checks.
+func (o RolloutStrategyOutput) Type() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v RolloutStrategy) *string { return v.Type }).(pulumi.StringPtrOutput)
 }
 
-// Port the app listens on inside the machine.
-func (o ServiceOutput) InternalPort() pulumi.IntOutput {
-	return o.ApplyT(func(v Service) int { return v.InternalPort }).(pulumi.IntOutput)
+type RolloutStrategyPtrOutput struct{ *pulumi.OutputState }
+
+func (RolloutStrategyPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**RolloutStrategy)(nil)).Elem()
 }
 
-// Machines kept running in the primary region when autostop is on.
-func (o ServiceOutput) MinMachinesRunning() pulumi.IntPtrOutput {
-	return o.ApplyT(func(v Service) *int { return v.MinMachinesRunning }).(pulumi.IntPtrOutput)
-}
-
-// Public ports.
-func (o ServiceOutput) Ports() PortArrayOutput {
-	return o.ApplyT(func(v Service) []Port { return v.Ports }).(PortArrayOutput)
-}
-
-// `tcp` (default) or `udp`.
-func (o ServiceOutput) Protocol() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v Service) *string { return v.Protocol }).(pulumi.StringPtrOutput)
-}
-
-type ServiceArrayOutput struct{ *pulumi.OutputState }
-
-func (ServiceArrayOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((*[]Service)(nil)).Elem()
-}
-
-func (o ServiceArrayOutput) ToServiceArrayOutput() ServiceArrayOutput {
+func (o RolloutStrategyPtrOutput) ToRolloutStrategyPtrOutput() RolloutStrategyPtrOutput {
 	return o
 }
 
-func (o ServiceArrayOutput) ToServiceArrayOutputWithContext(ctx context.Context) ServiceArrayOutput {
+func (o RolloutStrategyPtrOutput) ToRolloutStrategyPtrOutputWithContext(ctx context.Context) RolloutStrategyPtrOutput {
 	return o
 }
 
-func (o ServiceArrayOutput) Index(i pulumi.IntInput) ServiceOutput {
-	return pulumi.All(o, i).ApplyT(func(vs []interface{}) Service {
-		return vs[0].([]Service)[vs[1].(int)]
-	}).(ServiceOutput)
+func (o RolloutStrategyPtrOutput) Elem() RolloutStrategyOutput {
+	return o.ApplyT(func(v *RolloutStrategy) RolloutStrategy {
+		if v != nil {
+			return *v
+		}
+		var ret RolloutStrategy
+		return ret
+	}).(RolloutStrategyOutput)
+}
+
+// Machines a rolling update may take out of service at once (default 1).
+func (o RolloutStrategyPtrOutput) MaxUnavailable() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *RolloutStrategy) *int {
+		if v == nil {
+			return nil
+		}
+		return v.MaxUnavailable
+	}).(pulumi.IntPtrOutput)
+}
+
+// `rolling` (default): update machines in place, at most `maxUnavailable` at a time, each started and healthy before the next; `bluegreen`: start a healthy copy of every changed machine beside it, then switch traffic and destroy the old ones (needs a health check; not with mounts); `immediate`: update every machine at once, waiting neither for them to start nor for their health checks.
+func (o RolloutStrategyPtrOutput) Type() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *RolloutStrategy) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Type
+	}).(pulumi.StringPtrOutput)
+}
+
+type ServiceConcurrency struct {
+	// Load at which the proxy stops sending traffic to a machine.
+	HardLimit *int `pulumi:"hardLimit"`
+	// Load at which the proxy prefers other machines.
+	SoftLimit *int `pulumi:"softLimit"`
+	// `connections` (default) or `requests`.
+	Type *string `pulumi:"type"`
+}
+
+// ServiceConcurrencyInput is an input type that accepts ServiceConcurrencyArgs and ServiceConcurrencyOutput values.
+// You can construct a concrete instance of `ServiceConcurrencyInput` via:
+//
+//	ServiceConcurrencyArgs{...}
+type ServiceConcurrencyInput interface {
+	pulumi.Input
+
+	ToServiceConcurrencyOutput() ServiceConcurrencyOutput
+	ToServiceConcurrencyOutputWithContext(context.Context) ServiceConcurrencyOutput
+}
+
+type ServiceConcurrencyArgs struct {
+	// Load at which the proxy stops sending traffic to a machine.
+	HardLimit pulumi.IntPtrInput `pulumi:"hardLimit"`
+	// Load at which the proxy prefers other machines.
+	SoftLimit pulumi.IntPtrInput `pulumi:"softLimit"`
+	// `connections` (default) or `requests`.
+	Type pulumi.StringPtrInput `pulumi:"type"`
+}
+
+func (ServiceConcurrencyArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ServiceConcurrency)(nil)).Elem()
+}
+
+func (i ServiceConcurrencyArgs) ToServiceConcurrencyOutput() ServiceConcurrencyOutput {
+	return i.ToServiceConcurrencyOutputWithContext(context.Background())
+}
+
+func (i ServiceConcurrencyArgs) ToServiceConcurrencyOutputWithContext(ctx context.Context) ServiceConcurrencyOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ServiceConcurrencyOutput)
+}
+
+func (i ServiceConcurrencyArgs) ToServiceConcurrencyPtrOutput() ServiceConcurrencyPtrOutput {
+	return i.ToServiceConcurrencyPtrOutputWithContext(context.Background())
+}
+
+func (i ServiceConcurrencyArgs) ToServiceConcurrencyPtrOutputWithContext(ctx context.Context) ServiceConcurrencyPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ServiceConcurrencyOutput).ToServiceConcurrencyPtrOutputWithContext(ctx)
+}
+
+// ServiceConcurrencyPtrInput is an input type that accepts ServiceConcurrencyArgs, ServiceConcurrencyPtr and ServiceConcurrencyPtrOutput values.
+// You can construct a concrete instance of `ServiceConcurrencyPtrInput` via:
+//
+//	        ServiceConcurrencyArgs{...}
+//
+//	or:
+//
+//	        nil
+type ServiceConcurrencyPtrInput interface {
+	pulumi.Input
+
+	ToServiceConcurrencyPtrOutput() ServiceConcurrencyPtrOutput
+	ToServiceConcurrencyPtrOutputWithContext(context.Context) ServiceConcurrencyPtrOutput
+}
+
+type serviceConcurrencyPtrType ServiceConcurrencyArgs
+
+func ServiceConcurrencyPtr(v *ServiceConcurrencyArgs) ServiceConcurrencyPtrInput {
+	return (*serviceConcurrencyPtrType)(v)
+}
+
+func (*serviceConcurrencyPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**ServiceConcurrency)(nil)).Elem()
+}
+
+func (i *serviceConcurrencyPtrType) ToServiceConcurrencyPtrOutput() ServiceConcurrencyPtrOutput {
+	return i.ToServiceConcurrencyPtrOutputWithContext(context.Background())
+}
+
+func (i *serviceConcurrencyPtrType) ToServiceConcurrencyPtrOutputWithContext(ctx context.Context) ServiceConcurrencyPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ServiceConcurrencyPtrOutput)
+}
+
+type ServiceConcurrencyOutput struct{ *pulumi.OutputState }
+
+func (ServiceConcurrencyOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ServiceConcurrency)(nil)).Elem()
+}
+
+func (o ServiceConcurrencyOutput) ToServiceConcurrencyOutput() ServiceConcurrencyOutput {
+	return o
+}
+
+func (o ServiceConcurrencyOutput) ToServiceConcurrencyOutputWithContext(ctx context.Context) ServiceConcurrencyOutput {
+	return o
+}
+
+func (o ServiceConcurrencyOutput) ToServiceConcurrencyPtrOutput() ServiceConcurrencyPtrOutput {
+	return o.ToServiceConcurrencyPtrOutputWithContext(context.Background())
+}
+
+func (o ServiceConcurrencyOutput) ToServiceConcurrencyPtrOutputWithContext(ctx context.Context) ServiceConcurrencyPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v ServiceConcurrency) *ServiceConcurrency {
+		return &v
+	}).(ServiceConcurrencyPtrOutput)
+}
+
+// Load at which the proxy stops sending traffic to a machine.
+func (o ServiceConcurrencyOutput) HardLimit() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v ServiceConcurrency) *int { return v.HardLimit }).(pulumi.IntPtrOutput)
+}
+
+// Load at which the proxy prefers other machines.
+func (o ServiceConcurrencyOutput) SoftLimit() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v ServiceConcurrency) *int { return v.SoftLimit }).(pulumi.IntPtrOutput)
+}
+
+// `connections` (default) or `requests`.
+func (o ServiceConcurrencyOutput) Type() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ServiceConcurrency) *string { return v.Type }).(pulumi.StringPtrOutput)
+}
+
+type ServiceConcurrencyPtrOutput struct{ *pulumi.OutputState }
+
+func (ServiceConcurrencyPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ServiceConcurrency)(nil)).Elem()
+}
+
+func (o ServiceConcurrencyPtrOutput) ToServiceConcurrencyPtrOutput() ServiceConcurrencyPtrOutput {
+	return o
+}
+
+func (o ServiceConcurrencyPtrOutput) ToServiceConcurrencyPtrOutputWithContext(ctx context.Context) ServiceConcurrencyPtrOutput {
+	return o
+}
+
+func (o ServiceConcurrencyPtrOutput) Elem() ServiceConcurrencyOutput {
+	return o.ApplyT(func(v *ServiceConcurrency) ServiceConcurrency {
+		if v != nil {
+			return *v
+		}
+		var ret ServiceConcurrency
+		return ret
+	}).(ServiceConcurrencyOutput)
+}
+
+// Load at which the proxy stops sending traffic to a machine.
+func (o ServiceConcurrencyPtrOutput) HardLimit() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *ServiceConcurrency) *int {
+		if v == nil {
+			return nil
+		}
+		return v.HardLimit
+	}).(pulumi.IntPtrOutput)
+}
+
+// Load at which the proxy prefers other machines.
+func (o ServiceConcurrencyPtrOutput) SoftLimit() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *ServiceConcurrency) *int {
+		if v == nil {
+			return nil
+		}
+		return v.SoftLimit
+	}).(pulumi.IntPtrOutput)
+}
+
+// `connections` (default) or `requests`.
+func (o ServiceConcurrencyPtrOutput) Type() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ServiceConcurrency) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Type
+	}).(pulumi.StringPtrOutput)
+}
+
+type ServicePort struct {
+	// Redirect plain HTTP to HTTPS.
+	ForceHttps *bool `pulumi:"forceHttps"`
+	// Proxy handlers: `http`, `tls`, `pg_tls`, `proxy_proto`.
+	Handlers []string `pulumi:"handlers"`
+	// Public port, e.g. 443.
+	Port int `pulumi:"port"`
+}
+
+// ServicePortInput is an input type that accepts ServicePortArgs and ServicePortOutput values.
+// You can construct a concrete instance of `ServicePortInput` via:
+//
+//	ServicePortArgs{...}
+type ServicePortInput interface {
+	pulumi.Input
+
+	ToServicePortOutput() ServicePortOutput
+	ToServicePortOutputWithContext(context.Context) ServicePortOutput
+}
+
+type ServicePortArgs struct {
+	// Redirect plain HTTP to HTTPS.
+	ForceHttps pulumi.BoolPtrInput `pulumi:"forceHttps"`
+	// Proxy handlers: `http`, `tls`, `pg_tls`, `proxy_proto`.
+	Handlers pulumi.StringArrayInput `pulumi:"handlers"`
+	// Public port, e.g. 443.
+	Port pulumi.IntInput `pulumi:"port"`
+}
+
+func (ServicePortArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ServicePort)(nil)).Elem()
+}
+
+func (i ServicePortArgs) ToServicePortOutput() ServicePortOutput {
+	return i.ToServicePortOutputWithContext(context.Background())
+}
+
+func (i ServicePortArgs) ToServicePortOutputWithContext(ctx context.Context) ServicePortOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ServicePortOutput)
+}
+
+// ServicePortArrayInput is an input type that accepts ServicePortArray and ServicePortArrayOutput values.
+// You can construct a concrete instance of `ServicePortArrayInput` via:
+//
+//	ServicePortArray{ ServicePortArgs{...} }
+type ServicePortArrayInput interface {
+	pulumi.Input
+
+	ToServicePortArrayOutput() ServicePortArrayOutput
+	ToServicePortArrayOutputWithContext(context.Context) ServicePortArrayOutput
+}
+
+type ServicePortArray []ServicePortInput
+
+func (ServicePortArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ServicePort)(nil)).Elem()
+}
+
+func (i ServicePortArray) ToServicePortArrayOutput() ServicePortArrayOutput {
+	return i.ToServicePortArrayOutputWithContext(context.Background())
+}
+
+func (i ServicePortArray) ToServicePortArrayOutputWithContext(ctx context.Context) ServicePortArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ServicePortArrayOutput)
+}
+
+type ServicePortOutput struct{ *pulumi.OutputState }
+
+func (ServicePortOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ServicePort)(nil)).Elem()
+}
+
+func (o ServicePortOutput) ToServicePortOutput() ServicePortOutput {
+	return o
+}
+
+func (o ServicePortOutput) ToServicePortOutputWithContext(ctx context.Context) ServicePortOutput {
+	return o
+}
+
+// Redirect plain HTTP to HTTPS.
+func (o ServicePortOutput) ForceHttps() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v ServicePort) *bool { return v.ForceHttps }).(pulumi.BoolPtrOutput)
+}
+
+// Proxy handlers: `http`, `tls`, `pg_tls`, `proxy_proto`.
+func (o ServicePortOutput) Handlers() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v ServicePort) []string { return v.Handlers }).(pulumi.StringArrayOutput)
+}
+
+// Public port, e.g. 443.
+func (o ServicePortOutput) Port() pulumi.IntOutput {
+	return o.ApplyT(func(v ServicePort) int { return v.Port }).(pulumi.IntOutput)
+}
+
+type ServicePortArrayOutput struct{ *pulumi.OutputState }
+
+func (ServicePortArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ServicePort)(nil)).Elem()
+}
+
+func (o ServicePortArrayOutput) ToServicePortArrayOutput() ServicePortArrayOutput {
+	return o
+}
+
+func (o ServicePortArrayOutput) ToServicePortArrayOutputWithContext(ctx context.Context) ServicePortArrayOutput {
+	return o
+}
+
+func (o ServicePortArrayOutput) Index(i pulumi.IntInput) ServicePortOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) ServicePort {
+		return vs[0].([]ServicePort)[vs[1].(int)]
+	}).(ServicePortOutput)
 }
 
 type StopConfig struct {
@@ -1724,209 +1774,159 @@ func (o StopConfigPtrOutput) Timeout() pulumi.StringPtrOutput {
 	}).(pulumi.StringPtrOutput)
 }
 
-type Strategy struct {
-	// Machines a rolling update may take out of service at once (default 1).
-	MaxUnavailable *int `pulumi:"maxUnavailable"`
-	// `rolling` (default): update machines in place, at most `maxUnavailable` at a time, each started and healthy before the next; `bluegreen`: start a healthy copy of every changed machine beside it, then switch traffic and destroy the old ones (needs a health check; not with mounts); `immediate`: update every machine at once without waiting for health checks.
-	Type *string `pulumi:"type"`
+type VolumeMount struct {
+	// Absolute path to mount it at, e.g. `/data`.
+	Path string `pulumi:"path"`
+	// Volume name (as fly.toml's `[mounts] source`), e.g. `data`.
+	Volume string `pulumi:"volume"`
 }
 
-// StrategyInput is an input type that accepts StrategyArgs and StrategyOutput values.
-// You can construct a concrete instance of `StrategyInput` via:
+// VolumeMountInput is an input type that accepts VolumeMountArgs and VolumeMountOutput values.
+// You can construct a concrete instance of `VolumeMountInput` via:
 //
-//	StrategyArgs{...}
-type StrategyInput interface {
+//	VolumeMountArgs{...}
+type VolumeMountInput interface {
 	pulumi.Input
 
-	ToStrategyOutput() StrategyOutput
-	ToStrategyOutputWithContext(context.Context) StrategyOutput
+	ToVolumeMountOutput() VolumeMountOutput
+	ToVolumeMountOutputWithContext(context.Context) VolumeMountOutput
 }
 
-type StrategyArgs struct {
-	// Machines a rolling update may take out of service at once (default 1).
-	MaxUnavailable pulumi.IntPtrInput `pulumi:"maxUnavailable"`
-	// `rolling` (default): update machines in place, at most `maxUnavailable` at a time, each started and healthy before the next; `bluegreen`: start a healthy copy of every changed machine beside it, then switch traffic and destroy the old ones (needs a health check; not with mounts); `immediate`: update every machine at once without waiting for health checks.
-	Type pulumi.StringPtrInput `pulumi:"type"`
+type VolumeMountArgs struct {
+	// Absolute path to mount it at, e.g. `/data`.
+	Path pulumi.StringInput `pulumi:"path"`
+	// Volume name (as fly.toml's `[mounts] source`), e.g. `data`.
+	Volume pulumi.StringInput `pulumi:"volume"`
 }
 
-func (StrategyArgs) ElementType() reflect.Type {
-	return reflect.TypeOf((*Strategy)(nil)).Elem()
+func (VolumeMountArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*VolumeMount)(nil)).Elem()
 }
 
-func (i StrategyArgs) ToStrategyOutput() StrategyOutput {
-	return i.ToStrategyOutputWithContext(context.Background())
+func (i VolumeMountArgs) ToVolumeMountOutput() VolumeMountOutput {
+	return i.ToVolumeMountOutputWithContext(context.Background())
 }
 
-func (i StrategyArgs) ToStrategyOutputWithContext(ctx context.Context) StrategyOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(StrategyOutput)
+func (i VolumeMountArgs) ToVolumeMountOutputWithContext(ctx context.Context) VolumeMountOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(VolumeMountOutput)
 }
 
-func (i StrategyArgs) ToStrategyPtrOutput() StrategyPtrOutput {
-	return i.ToStrategyPtrOutputWithContext(context.Background())
-}
-
-func (i StrategyArgs) ToStrategyPtrOutputWithContext(ctx context.Context) StrategyPtrOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(StrategyOutput).ToStrategyPtrOutputWithContext(ctx)
-}
-
-// StrategyPtrInput is an input type that accepts StrategyArgs, StrategyPtr and StrategyPtrOutput values.
-// You can construct a concrete instance of `StrategyPtrInput` via:
+// VolumeMountArrayInput is an input type that accepts VolumeMountArray and VolumeMountArrayOutput values.
+// You can construct a concrete instance of `VolumeMountArrayInput` via:
 //
-//	        StrategyArgs{...}
-//
-//	or:
-//
-//	        nil
-type StrategyPtrInput interface {
+//	VolumeMountArray{ VolumeMountArgs{...} }
+type VolumeMountArrayInput interface {
 	pulumi.Input
 
-	ToStrategyPtrOutput() StrategyPtrOutput
-	ToStrategyPtrOutputWithContext(context.Context) StrategyPtrOutput
+	ToVolumeMountArrayOutput() VolumeMountArrayOutput
+	ToVolumeMountArrayOutputWithContext(context.Context) VolumeMountArrayOutput
 }
 
-type strategyPtrType StrategyArgs
+type VolumeMountArray []VolumeMountInput
 
-func StrategyPtr(v *StrategyArgs) StrategyPtrInput {
-	return (*strategyPtrType)(v)
+func (VolumeMountArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]VolumeMount)(nil)).Elem()
 }
 
-func (*strategyPtrType) ElementType() reflect.Type {
-	return reflect.TypeOf((**Strategy)(nil)).Elem()
+func (i VolumeMountArray) ToVolumeMountArrayOutput() VolumeMountArrayOutput {
+	return i.ToVolumeMountArrayOutputWithContext(context.Background())
 }
 
-func (i *strategyPtrType) ToStrategyPtrOutput() StrategyPtrOutput {
-	return i.ToStrategyPtrOutputWithContext(context.Background())
+func (i VolumeMountArray) ToVolumeMountArrayOutputWithContext(ctx context.Context) VolumeMountArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(VolumeMountArrayOutput)
 }
 
-func (i *strategyPtrType) ToStrategyPtrOutputWithContext(ctx context.Context) StrategyPtrOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(StrategyPtrOutput)
+type VolumeMountOutput struct{ *pulumi.OutputState }
+
+func (VolumeMountOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*VolumeMount)(nil)).Elem()
 }
 
-type StrategyOutput struct{ *pulumi.OutputState }
-
-func (StrategyOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((*Strategy)(nil)).Elem()
-}
-
-func (o StrategyOutput) ToStrategyOutput() StrategyOutput {
+func (o VolumeMountOutput) ToVolumeMountOutput() VolumeMountOutput {
 	return o
 }
 
-func (o StrategyOutput) ToStrategyOutputWithContext(ctx context.Context) StrategyOutput {
+func (o VolumeMountOutput) ToVolumeMountOutputWithContext(ctx context.Context) VolumeMountOutput {
 	return o
 }
 
-func (o StrategyOutput) ToStrategyPtrOutput() StrategyPtrOutput {
-	return o.ToStrategyPtrOutputWithContext(context.Background())
+// Absolute path to mount it at, e.g. `/data`.
+func (o VolumeMountOutput) Path() pulumi.StringOutput {
+	return o.ApplyT(func(v VolumeMount) string { return v.Path }).(pulumi.StringOutput)
 }
 
-func (o StrategyOutput) ToStrategyPtrOutputWithContext(ctx context.Context) StrategyPtrOutput {
-	return o.ApplyTWithContext(ctx, func(_ context.Context, v Strategy) *Strategy {
-		return &v
-	}).(StrategyPtrOutput)
+// Volume name (as fly.toml's `[mounts] source`), e.g. `data`.
+func (o VolumeMountOutput) Volume() pulumi.StringOutput {
+	return o.ApplyT(func(v VolumeMount) string { return v.Volume }).(pulumi.StringOutput)
 }
 
-// Machines a rolling update may take out of service at once (default 1).
-func (o StrategyOutput) MaxUnavailable() pulumi.IntPtrOutput {
-	return o.ApplyT(func(v Strategy) *int { return v.MaxUnavailable }).(pulumi.IntPtrOutput)
+type VolumeMountArrayOutput struct{ *pulumi.OutputState }
+
+func (VolumeMountArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]VolumeMount)(nil)).Elem()
 }
 
-// `rolling` (default): update machines in place, at most `maxUnavailable` at a time, each started and healthy before the next; `bluegreen`: start a healthy copy of every changed machine beside it, then switch traffic and destroy the old ones (needs a health check; not with mounts); `immediate`: update every machine at once without waiting for health checks.
-func (o StrategyOutput) Type() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v Strategy) *string { return v.Type }).(pulumi.StringPtrOutput)
-}
-
-type StrategyPtrOutput struct{ *pulumi.OutputState }
-
-func (StrategyPtrOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((**Strategy)(nil)).Elem()
-}
-
-func (o StrategyPtrOutput) ToStrategyPtrOutput() StrategyPtrOutput {
+func (o VolumeMountArrayOutput) ToVolumeMountArrayOutput() VolumeMountArrayOutput {
 	return o
 }
 
-func (o StrategyPtrOutput) ToStrategyPtrOutputWithContext(ctx context.Context) StrategyPtrOutput {
+func (o VolumeMountArrayOutput) ToVolumeMountArrayOutputWithContext(ctx context.Context) VolumeMountArrayOutput {
 	return o
 }
 
-func (o StrategyPtrOutput) Elem() StrategyOutput {
-	return o.ApplyT(func(v *Strategy) Strategy {
-		if v != nil {
-			return *v
-		}
-		var ret Strategy
-		return ret
-	}).(StrategyOutput)
-}
-
-// Machines a rolling update may take out of service at once (default 1).
-func (o StrategyPtrOutput) MaxUnavailable() pulumi.IntPtrOutput {
-	return o.ApplyT(func(v *Strategy) *int {
-		if v == nil {
-			return nil
-		}
-		return v.MaxUnavailable
-	}).(pulumi.IntPtrOutput)
-}
-
-// `rolling` (default): update machines in place, at most `maxUnavailable` at a time, each started and healthy before the next; `bluegreen`: start a healthy copy of every changed machine beside it, then switch traffic and destroy the old ones (needs a health check; not with mounts); `immediate`: update every machine at once without waiting for health checks.
-func (o StrategyPtrOutput) Type() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v *Strategy) *string {
-		if v == nil {
-			return nil
-		}
-		return v.Type
-	}).(pulumi.StringPtrOutput)
+func (o VolumeMountArrayOutput) Index(i pulumi.IntInput) VolumeMountOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) VolumeMount {
+		return vs[0].([]VolumeMount)[vs[1].(int)]
+	}).(VolumeMountOutput)
 }
 
 func init() {
-	pulumi.RegisterInputType(reflect.TypeOf((*CheckInput)(nil)).Elem(), CheckArgs{})
-	pulumi.RegisterInputType(reflect.TypeOf((*CheckArrayInput)(nil)).Elem(), CheckArray{})
-	pulumi.RegisterInputType(reflect.TypeOf((*CheckMapInput)(nil)).Elem(), CheckMap{})
-	pulumi.RegisterInputType(reflect.TypeOf((*ConcurrencyInput)(nil)).Elem(), ConcurrencyArgs{})
-	pulumi.RegisterInputType(reflect.TypeOf((*ConcurrencyPtrInput)(nil)).Elem(), ConcurrencyArgs{})
-	pulumi.RegisterInputType(reflect.TypeOf((*ConfigInput)(nil)).Elem(), ConfigArgs{})
-	pulumi.RegisterInputType(reflect.TypeOf((*GuestInput)(nil)).Elem(), GuestArgs{})
-	pulumi.RegisterInputType(reflect.TypeOf((*GuestPtrInput)(nil)).Elem(), GuestArgs{})
-	pulumi.RegisterInputType(reflect.TypeOf((*MetricsInput)(nil)).Elem(), MetricsArgs{})
-	pulumi.RegisterInputType(reflect.TypeOf((*MetricsPtrInput)(nil)).Elem(), MetricsArgs{})
-	pulumi.RegisterInputType(reflect.TypeOf((*MountInput)(nil)).Elem(), MountArgs{})
-	pulumi.RegisterInputType(reflect.TypeOf((*MountArrayInput)(nil)).Elem(), MountArray{})
-	pulumi.RegisterInputType(reflect.TypeOf((*PortInput)(nil)).Elem(), PortArgs{})
-	pulumi.RegisterInputType(reflect.TypeOf((*PortArrayInput)(nil)).Elem(), PortArray{})
-	pulumi.RegisterInputType(reflect.TypeOf((*RestartInput)(nil)).Elem(), RestartArgs{})
-	pulumi.RegisterInputType(reflect.TypeOf((*RestartPtrInput)(nil)).Elem(), RestartArgs{})
-	pulumi.RegisterInputType(reflect.TypeOf((*ServiceInput)(nil)).Elem(), ServiceArgs{})
-	pulumi.RegisterInputType(reflect.TypeOf((*ServiceArrayInput)(nil)).Elem(), ServiceArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*HealthCheckInput)(nil)).Elem(), HealthCheckArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*HealthCheckArrayInput)(nil)).Elem(), HealthCheckArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*HealthCheckMapInput)(nil)).Elem(), HealthCheckMap{})
+	pulumi.RegisterInputType(reflect.TypeOf((*MachineConfigInput)(nil)).Elem(), MachineConfigArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*MachineGuestInput)(nil)).Elem(), MachineGuestArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*MachineGuestPtrInput)(nil)).Elem(), MachineGuestArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*MachineServiceInput)(nil)).Elem(), MachineServiceArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*MachineServiceArrayInput)(nil)).Elem(), MachineServiceArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*MetricsConfigInput)(nil)).Elem(), MetricsConfigArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*MetricsConfigPtrInput)(nil)).Elem(), MetricsConfigArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*RestartPolicyInput)(nil)).Elem(), RestartPolicyArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*RestartPolicyPtrInput)(nil)).Elem(), RestartPolicyArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*RolloutStrategyInput)(nil)).Elem(), RolloutStrategyArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*RolloutStrategyPtrInput)(nil)).Elem(), RolloutStrategyArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ServiceConcurrencyInput)(nil)).Elem(), ServiceConcurrencyArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ServiceConcurrencyPtrInput)(nil)).Elem(), ServiceConcurrencyArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ServicePortInput)(nil)).Elem(), ServicePortArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ServicePortArrayInput)(nil)).Elem(), ServicePortArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*StopConfigInput)(nil)).Elem(), StopConfigArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*StopConfigPtrInput)(nil)).Elem(), StopConfigArgs{})
-	pulumi.RegisterInputType(reflect.TypeOf((*StrategyInput)(nil)).Elem(), StrategyArgs{})
-	pulumi.RegisterInputType(reflect.TypeOf((*StrategyPtrInput)(nil)).Elem(), StrategyArgs{})
-	pulumi.RegisterOutputType(CheckOutput{})
-	pulumi.RegisterOutputType(CheckArrayOutput{})
-	pulumi.RegisterOutputType(CheckMapOutput{})
-	pulumi.RegisterOutputType(ConcurrencyOutput{})
-	pulumi.RegisterOutputType(ConcurrencyPtrOutput{})
-	pulumi.RegisterOutputType(ConfigOutput{})
+	pulumi.RegisterInputType(reflect.TypeOf((*VolumeMountInput)(nil)).Elem(), VolumeMountArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*VolumeMountArrayInput)(nil)).Elem(), VolumeMountArray{})
 	pulumi.RegisterOutputType(DNSRecordOutput{})
 	pulumi.RegisterOutputType(DNSRecordArrayOutput{})
-	pulumi.RegisterOutputType(GuestOutput{})
-	pulumi.RegisterOutputType(GuestPtrOutput{})
-	pulumi.RegisterOutputType(MachineOutput{})
-	pulumi.RegisterOutputType(MachineArrayOutput{})
-	pulumi.RegisterOutputType(MetricsOutput{})
-	pulumi.RegisterOutputType(MetricsPtrOutput{})
-	pulumi.RegisterOutputType(MountOutput{})
-	pulumi.RegisterOutputType(MountArrayOutput{})
-	pulumi.RegisterOutputType(PortOutput{})
-	pulumi.RegisterOutputType(PortArrayOutput{})
-	pulumi.RegisterOutputType(RestartOutput{})
-	pulumi.RegisterOutputType(RestartPtrOutput{})
-	pulumi.RegisterOutputType(ServiceOutput{})
-	pulumi.RegisterOutputType(ServiceArrayOutput{})
+	pulumi.RegisterOutputType(GroupMachineOutput{})
+	pulumi.RegisterOutputType(GroupMachineArrayOutput{})
+	pulumi.RegisterOutputType(HealthCheckOutput{})
+	pulumi.RegisterOutputType(HealthCheckArrayOutput{})
+	pulumi.RegisterOutputType(HealthCheckMapOutput{})
+	pulumi.RegisterOutputType(MachineConfigOutput{})
+	pulumi.RegisterOutputType(MachineGuestOutput{})
+	pulumi.RegisterOutputType(MachineGuestPtrOutput{})
+	pulumi.RegisterOutputType(MachineServiceOutput{})
+	pulumi.RegisterOutputType(MachineServiceArrayOutput{})
+	pulumi.RegisterOutputType(MetricsConfigOutput{})
+	pulumi.RegisterOutputType(MetricsConfigPtrOutput{})
+	pulumi.RegisterOutputType(RestartPolicyOutput{})
+	pulumi.RegisterOutputType(RestartPolicyPtrOutput{})
+	pulumi.RegisterOutputType(RolloutStrategyOutput{})
+	pulumi.RegisterOutputType(RolloutStrategyPtrOutput{})
+	pulumi.RegisterOutputType(ServiceConcurrencyOutput{})
+	pulumi.RegisterOutputType(ServiceConcurrencyPtrOutput{})
+	pulumi.RegisterOutputType(ServicePortOutput{})
+	pulumi.RegisterOutputType(ServicePortArrayOutput{})
 	pulumi.RegisterOutputType(StopConfigOutput{})
 	pulumi.RegisterOutputType(StopConfigPtrOutput{})
-	pulumi.RegisterOutputType(StrategyOutput{})
-	pulumi.RegisterOutputType(StrategyPtrOutput{})
+	pulumi.RegisterOutputType(VolumeMountOutput{})
+	pulumi.RegisterOutputType(VolumeMountArrayOutput{})
 }
