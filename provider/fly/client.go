@@ -117,6 +117,9 @@ type Machines interface {
 	// AcquireLease takes the machine's lease and keeps refreshing it in the
 	// background until Release is called or ctx ends.
 	AcquireLease(ctx context.Context, app, id string, ttl time.Duration) (*Lease, error)
+	// ReleaseLease gives back a lease known only by its nonce, such as the
+	// one a create with lease_ttl returned; a lease already gone is fine.
+	ReleaseLease(ctx context.Context, app, id, nonce string) error
 
 	// WaitState blocks until the machine (at instance version, when given)
 	// reaches one of states, looping over Fly's 60-second wait and its 408s.

@@ -77,13 +77,19 @@ func (l *Lease) Release(ctx context.Context) error {
 	}
 	l.stop()
 	<-l.done
-	err := l.c.do(ctx, call{
+	return l.c.ReleaseLease(ctx, l.app, l.id, l.nonce)
+}
+
+// ReleaseLease gives back the lease nonce names. A lease that is already
+// gone (expired, machine destroyed) is not an error.
+func (c *APIClient) ReleaseLease(ctx context.Context, app, id, nonce string) error {
+	err := c.do(ctx, call{
 		send: func(ctx context.Context) (*http.Response, error) {
-			return l.c.api.MachinesReleaseLease(ctx, l.app, l.id, &flyapi.MachinesReleaseLeaseParams{FlyMachineLeaseNonce: l.nonce})
+			return c.api.MachinesReleaseLease(ctx, app, id, &flyapi.MachinesReleaseLeaseParams{FlyMachineLeaseNonce: nonce})
 		},
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("releasing the lease on machine %s: %w", l.id, err)
+		return fmt.Errorf("releasing the lease on machine %s: %w", id, err)
 	}
 	return nil
 }

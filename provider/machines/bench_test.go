@@ -16,14 +16,11 @@ import (
 // hundreds of milliseconds.
 type benchGroup struct {
 	fake   *flyfake.Fake
-	clock  *TestClock
 	client fly.Client
 }
 
 func newBenchGroup(b *testing.B, opts flyfake.Options) *benchGroup {
 	b.Helper()
-	clock := &TestClock{}
-	opts.Clock = clock
 	fake := flyfake.New(opts)
 	srv := httptest.NewServer(fake)
 	b.Cleanup(srv.Close)
@@ -41,7 +38,7 @@ func newBenchGroup(b *testing.B, opts flyfake.Options) *benchGroup {
 	if _, err := client.CreateApp(b.Context(), flyapi.CreateAppRequest{Name: new("web"), OrgSlug: new("personal")}); err != nil {
 		b.Fatal(err)
 	}
-	return &benchGroup{fake: fake, clock: clock, client: client}
+	return &benchGroup{fake: fake, client: client}
 }
 
 // up converges the group to in, then lets the leases it took lapse.
@@ -51,7 +48,6 @@ func (g *benchGroup) up(b *testing.B, in Args) State {
 	if err != nil {
 		b.Fatal(err)
 	}
-	g.clock.LapseLeases()
 	return s
 }
 

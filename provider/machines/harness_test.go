@@ -12,7 +12,6 @@ import (
 	"github.com/emothe/emothe/provider/flyapi"
 	"github.com/emothe/emothe/provider/flyfake"
 	"github.com/emothe/emothe/provider/internal/flytest"
-	"github.com/emothe/emothe/provider/machines"
 )
 
 const (
@@ -25,7 +24,6 @@ const (
 type group struct {
 	t      *testing.T
 	env    *flytest.Env
-	clock  *machines.TestClock
 	id     string
 	inputs property.Map // as Check returned them
 	state  property.Map
@@ -36,12 +34,10 @@ type group struct {
 
 func newGroup(t *testing.T, opts flyfake.Options) *group {
 	t.Helper()
-	c := &machines.TestClock{}
-	opts.Clock = c
 	env := flytest.New(t, opts)
 	_, err := env.Client.CreateApp(t.Context(), flyapi.CreateAppRequest{Name: new(appName), OrgSlug: new("personal")})
 	require.NoError(t, err)
-	return &group{t: t, env: env, clock: c}
+	return &group{t: t, env: env}
 }
 
 // args are a group's inputs: a web service with an HTTP check.
@@ -72,7 +68,6 @@ func (g *group) up(in map[string]any) (p.DiffResponse, error) {
 	check, err := g.env.Server.Check(p.CheckRequest{Urn: urn, Inputs: flytest.Props(in), State: g.inputs})
 	require.NoError(g.t, err)
 	require.Empty(g.t, check.Failures)
-	defer g.clock.LapseLeases()
 	if g.id == "" {
 		g.env.Fake.ResetCalls()
 		_, err := g.env.Server.Create(p.CreateRequest{Urn: urn, Properties: check.Inputs, DryRun: true})

@@ -166,7 +166,25 @@ func (r *rollout) launch(ctx context.Context, region string, green bool) (flyapi
 	}
 	id := opt.Val(m.Id)
 	r.say("machine %s (%s): created", id, region)
-	return m, r.ready(ctx, id, region, opt.Val(m.InstanceId))
+	if err := r.ready(ctx, id, region, opt.Val(m.InstanceId)); err != nil {
+		return m, err
+	}
+	if !green { // a green machine keeps its lease until it is uncordoned
+		r.releaseCreationLease(ctx, m)
+	}
+	return m, nil
+}
+
+// releaseCreationLease hands back the lease a create took, so the next
+// operation on the machine need not wait for it to expire.
+func (r *rollout) releaseCreationLease(ctx context.Context, m flyapi.Machine) {
+	if m.Nonce == nil {
+		return
+	}
+	id := opt.Val(m.Id)
+	if err := r.client.ReleaseLease(ctx, r.in.App, id, *m.Nonce); err != nil {
+		r.say("machine %s: releasing its creation lease failed, it expires within %s: %v", id, leaseTTL, err)
+	}
 }
 
 // ready waits until the machine runs version and passes its health checks.
@@ -287,7 +305,9 @@ func (r *rollout) bluegreen(ctx context.Context, blue []GroupMachine) error {
 		r.say("machine %s (%s): healthy, taking traffic", id, opt.Val(m.Region))
 		if uerr := r.client.Uncordon(ctx, r.in.App, id, opt.Val(m.Nonce)); uerr != nil {
 			err = fmt.Errorf("uncordoning green machine %s: %w", id, uerr)
+			break
 		}
+		r.releaseCreationLease(ctx, m)
 	}
 	if err != nil {
 		for _, m := range green {
