@@ -9,11 +9,16 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/emothe/emothe/infra/compose"
+	"github.com/emothe/emothe/infra/fly"
 	"github.com/emothe/emothe/infra/stack"
 )
 
 // Backends are the implemented backends by `emothe:backend` value.
-var Backends = map[string]stack.Factory{}
+var Backends = map[string]stack.Platform{
+	"compose": {Check: compose.Check, New: compose.New},
+	"fly":     {New: fly.New},
+}
 
 // Outputs are the stack outputs, the same shape for every backend.
 type Outputs struct {
@@ -50,10 +55,10 @@ type deployment struct {
 }
 
 // Deploy runs the backend cfg names through its four steps under one
-// component. An unknown or unimplemented backend fails before anything is
-// registered.
-func Deploy(ctx *pulumi.Context, cfg *stack.Config, backends map[string]stack.Factory) (*Outputs, error) {
-	factory, ok := backends[cfg.Backend]
+// component. An unknown backend, a missing secret or a configuration the
+// backend refuses fails before anything is registered.
+func Deploy(ctx *pulumi.Context, cfg *stack.Config, backends map[string]stack.Platform) (*Outputs, error) {
+	platform, ok := backends[cfg.Backend]
 	if !ok {
 		names := make([]string, 0, len(backends))
 		for n := range backends {
@@ -66,12 +71,17 @@ func Deploy(ctx *pulumi.Context, cfg *stack.Config, backends map[string]stack.Fa
 	if err := stack.RequireSecret(cfg, "secretKeyBase", cfg.SecretKeyBase, "the service's SECRET_KEY_BASE, at least 64 characters"); err != nil {
 		return nil, err
 	}
+	if platform.Check != nil {
+		if err := platform.Check(ctx, cfg); err != nil {
+			return nil, err
+		}
+	}
 
 	comp := &deployment{}
 	if err := ctx.RegisterComponentResource("emothe:index:Deployment", cfg.AppName, comp); err != nil {
 		return nil, err
 	}
-	b, err := factory(ctx, cfg, comp)
+	b, err := platform.New(ctx, cfg, comp)
 	if err != nil {
 		return nil, err
 	}

@@ -64,7 +64,7 @@ func TestBadConfigRegistersNothing(t *testing.T) {
 		{"negative count", map[string]string{"appName": "emothe-dev", "machinesPerRegion": "-2", "secretKeyBase": goodKey}, []string{"secretKeyBase"}, `emothe:machinesPerRegion = "-2"`},
 		{"prod without domain", map[string]string{"appName": "emothe-prod", "environment": "production", "secretKeyBase": goodKey}, []string{"secretKeyBase"}, "emothe:domain"},
 		{"plaintext secret", map[string]string{"appName": "emothe-dev", "secretKeyBase": goodKey}, nil, "emothe:secretKeyBase is stored in plain text"},
-		{"backend not implemented", map[string]string{"appName": "emothe-dev", "backend": "compose", "secretKeyBase": goodKey}, []string{"secretKeyBase"}, `emothe:backend = "compose" is not available in this version`},
+		{"backend refuses a missing secret", map[string]string{"appName": "emothe-dev", "backend": "compose", "secretKeyBase": goodKey}, []string{"secretKeyBase"}, "pulumi config set --secret emothe:databasePassword <value> --stack dev"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -110,10 +110,10 @@ func (f fakeBackend) App(*pulumi.Context, pulumi.StringOutput, *stack.Database, 
 
 func TestDeployDrivesTheBackendInOrder(t *testing.T) {
 	var steps []string
-	backends := map[string]stack.Factory{"fly": func(_ *pulumi.Context, _ *stack.Config, parent pulumi.Resource) (stack.Backend, error) {
+	backends := map[string]stack.Platform{"fly": {New: func(_ *pulumi.Context, _ *stack.Config, parent pulumi.Resource) (stack.Backend, error) {
 		require.NotNil(t, parent)
 		return fakeBackend{steps: &steps}, nil
-	}}
+	}}}
 	program := func(ctx *pulumi.Context) error {
 		cfg, err := stack.FromContext(ctx)
 		if err != nil {
@@ -140,10 +140,10 @@ func TestDeployDrivesTheBackendInOrder(t *testing.T) {
 }
 
 func TestMissingSecretNamesTheCommand(t *testing.T) {
-	backends := map[string]stack.Factory{"fly": func(*pulumi.Context, *stack.Config, pulumi.Resource) (stack.Backend, error) {
+	backends := map[string]stack.Platform{"fly": {New: func(*pulumi.Context, *stack.Config, pulumi.Resource) (stack.Backend, error) {
 		t.Fatal("the backend must not be built without its secrets")
 		return nil, nil
-	}}
+	}}}
 	program := func(ctx *pulumi.Context) error {
 		cfg, err := stack.FromContext(ctx)
 		if err != nil {
@@ -155,5 +155,41 @@ func TestMissingSecretNamesTheCommand(t *testing.T) {
 	m, err := run(t, program, map[string]string{"appName": "emothe-dev"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "pulumi config set --secret emothe:secretKeyBase <value> --stack dev")
+	assert.Empty(t, m.resources)
+}
+
+func TestUnavailableBackendRegistersNothing(t *testing.T) {
+	program := func(ctx *pulumi.Context) error {
+		cfg, err := stack.FromContext(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = Deploy(ctx, cfg, map[string]stack.Platform{})
+		return err
+	}
+	m, err := run(t, program, map[string]string{"appName": "emothe-dev", "secretKeyBase": goodKey}, "secretKeyBase")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `emothe:backend = "fly" is not available in this version (implemented: none yet)`)
+	assert.Empty(t, m.resources)
+}
+
+func TestPlatformCheckRunsBeforeAnythingIsRegistered(t *testing.T) {
+	backends := map[string]stack.Platform{"fly": {
+		Check: func(*pulumi.Context, *stack.Config) error { return assert.AnError },
+		New: func(*pulumi.Context, *stack.Config, pulumi.Resource) (stack.Backend, error) {
+			t.Fatal("a refused stack must not reach the factory")
+			return nil, nil
+		},
+	}}
+	program := func(ctx *pulumi.Context) error {
+		cfg, err := stack.FromContext(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = Deploy(ctx, cfg, backends)
+		return err
+	}
+	m, err := run(t, program, map[string]string{"appName": "emothe-dev", "secretKeyBase": goodKey}, "secretKeyBase")
+	require.ErrorIs(t, err, assert.AnError)
 	assert.Empty(t, m.resources)
 }

@@ -23,6 +23,15 @@ type Backend interface {
 // every resource the backend registers.
 type Factory func(ctx *pulumi.Context, cfg *Config, parent pulumi.Resource) (Backend, error)
 
+// Platform is one implemented backend.
+type Platform struct {
+	// Check refuses a configuration the backend cannot deploy (a missing
+	// secret it needs, say). It runs before anything is registered, so a
+	// refused stack is left exactly as it was. Optional.
+	Check func(ctx *pulumi.Context, cfg *Config) error
+	New   Factory
+}
+
 // Database is what a backend's Postgres gives the app.
 type Database struct {
 	// Host is the database host name, without credentials.

@@ -42,6 +42,9 @@ type FlyConfig struct {
 	PostgresDiskGB     int
 	PostgresVersion    string
 	ProtectDatabase    bool
+	// PostgresImage is the self-run Postgres' image (database = machine),
+	// the same setting as Compose's.
+	PostgresImage string
 }
 
 // ComposeConfig holds the settings only the Compose backend reads.
@@ -51,7 +54,20 @@ type ComposeConfig struct {
 	HTTPPort            int
 	ACMEEmail           string
 	BackupRetentionDays int
+	PostgresImage       string
+	ProxyImage          string
+	// DatabaseURL, when set, is an external Postgres the app uses instead of
+	// a Postgres container.
+	DatabaseURL      Secret
+	DatabasePort     int
+	Registry         string
+	RegistryUsername string
+	RegistryPassword Secret
 }
+
+// LocalEngine reports whether the Compose backend drives this machine's own
+// Docker engine (a unix socket) rather than a remote host.
+func (k ComposeConfig) LocalEngine() bool { return strings.HasPrefix(k.DockerHost, "unix://") }
 
 // Production reports whether the stack is a production environment.
 func (c *Config) Production() bool { return c.Environment == "production" }
@@ -120,6 +136,17 @@ func Load(raw Raw) (*Config, error) {
 	k.HTTPPort = r.integer("httpPort", 1, 65535)
 	k.ACMEEmail = r.email("acmeEmail")
 	k.BackupRetentionDays = r.integer("backupRetentionDays", 1, 365)
+	k.PostgresImage = r.imageRef("postgresImage", "postgres:17")
+	if k.PostgresImage == "" {
+		k.PostgresImage = "postgres:" + f.PostgresVersion
+	}
+	f.PostgresImage = k.PostgresImage
+	k.ProxyImage = r.imageRef("proxyImage", "caddy:2.10")
+	k.DatabaseURL = r.postgresURL("databaseUrl")
+	k.DatabasePort = r.integer("databasePort", 0, 65535)
+	k.Registry = r.repository("registry")
+	k.RegistryUsername = r.get("registryUsername")
+	k.RegistryPassword = r.secret("registryPassword")
 
 	r.crossCheck(c)
 	if len(r.errs) > 0 {
@@ -153,6 +180,32 @@ func (r *reader) crossCheck(c *Config) {
 	if c.Compose.ACMEEmail == "" && c.Domain != "" && c.Backend == "compose" && !r.bad["acmeEmail"] {
 		r.fail("acmeEmail", "", "is required with a domain on compose (ACME needs a contact)",
 			"pulumi config set emothe:acmeEmail ops@example.org")
+	}
+	if c.Backend == "compose" {
+		r.crossCheckCompose(c)
+	}
+}
+
+// crossCheckCompose validates the rules between Compose settings.
+func (r *reader) crossCheckCompose(c *Config) {
+	k := c.Compose
+	remote := !k.LocalEngine() && !r.bad["dockerHost"]
+	if remote && c.Image == "" && k.Registry == "" && !r.bad["registry"] {
+		r.fail("registry", "", "is required for a remote Docker host ("+k.DockerHost+") when emothe:image is empty: the built image is pushed there",
+			"pulumi config set emothe:registry ghcr.io/acme/emothe, or set emothe:image to a prebuilt image")
+	}
+	if k.RegistryUsername != "" && !k.RegistryPassword.Set() {
+		r.fail("registryPassword", "", "is required with emothe:registryUsername",
+			"pulumi config set --secret emothe:registryPassword <token>")
+	}
+	if k.RegistryPassword.Set() && k.RegistryUsername == "" {
+		r.fail("registryUsername", "", "is required with emothe:registryPassword",
+			"pulumi config set emothe:registryUsername <user>")
+	}
+	if k.DatabasePort != 0 && !r.bad["databasePort"] && (remote || c.Production() || k.DatabaseURL.Set()) {
+		r.fail("databasePort", fmt.Sprint(k.DatabasePort),
+			"publishes the Postgres container's port, which only a development stack on the local engine (unix://) with its own Postgres may do",
+			"pulumi config set emothe:databasePort 0")
 	}
 }
 

@@ -132,6 +132,11 @@ func (r *reader) appName(key string) string {
 var imageRE = regexp.MustCompile(`^[a-z0-9]+([._/:-][a-z0-9]+)*(/[a-z0-9._-]+)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
 
 func (r *reader) image(key string) string {
+	return r.imageRef(key, "registry.fly.io/emothe@sha256:<digest>")
+}
+
+// imageRef reads an image reference; example goes into the fix.
+func (r *reader) imageRef(key, example string) string {
 	v := r.get(key)
 	if v == "" {
 		return v
@@ -139,9 +144,37 @@ func (r *reader) image(key string) string {
 	last := v[strings.LastIndex(v, "/")+1:]
 	if !imageRE.MatchString(v) || !(strings.Contains(last, ":") || strings.Contains(v, "@sha256:")) {
 		r.fail(key, v, "is not an image reference with a tag or digest",
-			fmt.Sprintf("pulumi config set %s:%s registry.fly.io/emothe@sha256:<digest>", Namespace, key))
+			fmt.Sprintf("pulumi config set %s:%s %s", Namespace, key, example))
 	}
 	return v
+}
+
+// repositoryRE is an image repository without tag or digest, on a registry
+// host: images are pushed there under a tag of the program's choosing.
+var repositoryRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$`)
+
+func (r *reader) repository(key string) string {
+	v := r.get(key)
+	if v != "" && (!repositoryRE.MatchString(v) || !strings.ContainsAny(v[:strings.Index(v, "/")], ".:")) {
+		r.fail(key, v, "is not an image repository on a registry host (no tag, no digest)",
+			fmt.Sprintf("pulumi config set %s:%s ghcr.io/acme/emothe", Namespace, key))
+	}
+	return v
+}
+
+// postgresURL reads a secret Postgres connection URL; a bad one is reported
+// without its value, which holds a password.
+func (r *reader) postgresURL(key string) Secret {
+	s := r.secret(key)
+	if !s.Set() {
+		return s
+	}
+	u, err := url.Parse(s.Value())
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Hostname() == "" || u.Path == "" || u.Path == "/" {
+		r.fail(key, s.Value(), "is not a Postgres URL with a host and a database",
+			fmt.Sprintf("pulumi config set --secret %s:%s 'postgres://USER:PASSWORD@HOST:5432/DB?sslmode=require'", Namespace, key))
+	}
+	return s
 }
 
 var hostnameRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)

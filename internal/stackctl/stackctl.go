@@ -39,27 +39,27 @@ func Open(ctx context.Context, root, name string, program pulumi.RunFunc) (auto.
 	return auto.UpsertStackInlineSource(ctx, name, stack.Namespace, program, auto.WorkDir(abs))
 }
 
-// secretBytes is the entropy generated for each secret setting.
+// secretBytes is the entropy generated for each secret setting that can be
+// generated; the others (an external database URL, a registry password) only
+// their owner can supply.
 var secretBytes = map[string]int{
 	"secretKeyBase":    64, // 128 hex characters; the service needs at least 64
 	"databasePassword": 24,
 }
 
-// EnsureSecrets generates a strong value for every secret setting the stack
-// lacks and stores it encrypted. It returns the keys it set, never values.
+// EnsureSecrets generates a strong value for every generated secret setting
+// the stack lacks and stores it encrypted. It returns the keys it set, never
+// values.
 func EnsureSecrets(ctx context.Context, st auto.Stack) ([]string, error) {
 	var set []string
 	for _, s := range stack.Settings {
-		if !s.Secret {
+		n, ok := secretBytes[s.Key]
+		if !s.Secret || !ok {
 			continue
 		}
 		key := stack.Namespace + ":" + s.Key
 		if _, err := st.GetConfig(ctx, key); err == nil {
 			continue
-		}
-		n, ok := secretBytes[s.Key]
-		if !ok {
-			return set, fmt.Errorf("no generator for secret setting %s", key)
 		}
 		b := make([]byte, n)
 		if _, err := rand.Read(b); err != nil {

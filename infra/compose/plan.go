@@ -1,0 +1,187 @@
+package compose
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/emothe/emothe/infra/stack"
+)
+
+// The secret variables containers name in Secrets. Their values never enter
+// a Spec: the deployer supplies them (Pulumi secrets, or a test's own).
+const (
+	EnvSecretKeyBase    = "SECRET_KEY_BASE"
+	EnvDatabaseURL      = "DATABASE_URL"
+	EnvPostgresPassword = "POSTGRES_PASSWORD"
+)
+
+// The project's own Postgres: one database and its owner, on the private
+// network under the db container's name.
+const (
+	dbUser = "emothe"
+	dbName = "emothe"
+	dbPort = 5432
+)
+
+// appPort is the service's PORT inside its containers; no host port maps to it.
+const appPort = 8080
+
+// appAlias is the DNS name all app replicas share on the private network;
+// the proxy resolves it to find them, so it needs no change when they do.
+const appAlias = "app"
+
+// appStopGrace outlasts the service's drain (SHUTDOWN_TIMEOUT, 25s), so a
+// replaced replica finishes its in-flight requests before it is killed.
+const appStopGrace = 30 * time.Second
+
+// Plan decides everything the backend runs for cfg, with image as the
+// release image (the app and its migrations). It is pure: the same
+// configuration and image give the same Spec.
+func Plan(cfg *stack.Config, image string) Spec {
+	k := cfg.Compose
+	p := cfg.AppName
+	external := k.DatabaseURL.Set()
+	s := Spec{Project: p}
+
+	private := Network{Name: p + "_private", Internal: !external, Labels: networkLabels(p, "private")}
+	edge := Network{Name: p + "_edge", Labels: networkLabels(p, "edge")}
+	s.Networks = []Network{private, edge}
+
+	keep := cfg.Fly.ProtectDatabase || cfg.Production()
+	backups := Volume{Name: p + "_backups", Keep: keep, Labels: volumeLabels(p, "backups")}
+	proxyData := Volume{Name: p + "_proxy-data", Labels: volumeLabels(p, "proxy-data")}
+
+	var dbAfter []string
+	if external {
+		s.DatabaseHost = externalHost(k.DatabaseURL.Value())
+	} else {
+		data := Volume{Name: p + "_pgdata", Keep: keep, Labels: volumeLabels(p, "pgdata")}
+		s.Volumes = append(s.Volumes, data)
+		db := postgres(cfg, private, edge, data)
+		s.DatabaseHost = db.Name
+		s.Containers = append(s.Containers, db)
+		dbAfter = []string{"db"}
+	}
+	s.Volumes = append(s.Volumes, backups, proxyData)
+
+	s.Containers = append(s.Containers, Container{
+		Name: p + "-migrate", Service: "migrate", Image: image, Release: true,
+		Command: []string{"migrate"},
+		Env:     map[string]string{"LOG_LEVEL": cfg.LogLevel},
+		Secrets: []string{EnvDatabaseURL},
+		// The image's own check probes a server a migration never starts.
+		Health:   &Health{Test: []string{"NONE"}},
+		Networks: []Attachment{{Network: private.Name}},
+		Restart:  "no",
+		Labels:   containerLabels(p, "migrate", 1),
+		Run:      Task,
+		Rollout:  StartFirst,
+		After:    dbAfter,
+	})
+
+	appHost := cfg.Domain
+	if appHost == "" {
+		appHost = "localhost:" + strconv.Itoa(k.HTTPPort)
+	}
+	for n := 1; n <= k.Replicas; n++ {
+		s.Containers = append(s.Containers, Container{
+			Name: fmt.Sprintf("%s-app-%d", p, n), Service: "app", Image: image, Release: true,
+			Command: []string{"serve"},
+			Env: map[string]string{
+				"PORT":             strconv.Itoa(appPort),
+				"APP_HOST":         appHost,
+				"LOG_LEVEL":        cfg.LogLevel,
+				"SHUTDOWN_TIMEOUT": "25s",
+			},
+			Secrets: []string{EnvDatabaseURL, EnvSecretKeyBase},
+			// The image's own HEALTHCHECK command, probed more often than the
+			// image's 10s, so that a rollout waits seconds, not tens of them.
+			Health: &Health{
+				Test:     []string{"CMD", "/emothe", "healthcheck"},
+				Interval: 2 * time.Second, Timeout: 3 * time.Second, StartPeriod: 30 * time.Second, Retries: 3,
+			},
+			Networks:  []Attachment{{Network: private.Name, Aliases: []string{appAlias}}},
+			Restart:   "unless-stopped",
+			MemoryMB:  cfg.Fly.MemoryMB,
+			CPUs:      cfg.Fly.CPUs,
+			Labels:    containerLabels(p, "app", n),
+			Run:       Service,
+			Rollout:   StartFirst,
+			After:     []string{"migrate"},
+			StopGrace: appStopGrace,
+		})
+	}
+
+	s.Containers = append(s.Containers, proxy(cfg, private, edge, proxyData))
+	s.Containers = append(s.Containers, backup(cfg, private, backups, dbAfter))
+
+	s.URL = stack.PublicURL(cfg, "http://localhost:"+strconv.Itoa(k.HTTPPort))
+	s.DNSRecords = dnsRecords(cfg.Domain, k.DockerHost)
+	return s
+}
+
+// DatabaseURL is the app's URL of the project's own Postgres container.
+func (s Spec) DatabaseURL(password string) string {
+	u := url.URL{
+		Scheme:   "postgres",
+		User:     url.UserPassword(dbUser, password),
+		Host:     net.JoinHostPort(s.DatabaseHost, strconv.Itoa(dbPort)),
+		Path:     "/" + dbName,
+		RawQuery: "sslmode=disable", // the private network never leaves the host
+	}
+	return u.String()
+}
+
+func containerLabels(project, service string, n int) map[string]string {
+	return map[string]string{
+		"com.docker.compose.project":          project,
+		"com.docker.compose.service":          service,
+		"com.docker.compose.container-number": strconv.Itoa(n),
+		// `docker compose ps` lists only containers marked as not one-off.
+		"com.docker.compose.oneoff": "False",
+	}
+}
+
+func networkLabels(project, name string) map[string]string {
+	return map[string]string{"com.docker.compose.project": project, "com.docker.compose.network": name}
+}
+
+func volumeLabels(project, name string) map[string]string {
+	return map[string]string{"com.docker.compose.project": project, "com.docker.compose.volume": name}
+}
+
+// externalHost is the host of an external database URL, which the loader
+// has already checked.
+func externalHost(databaseURL string) string {
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}
+
+// dnsRecords tells what to create for domain: the Docker host's address when
+// the configuration names it, or a placeholder for the local engine's.
+func dnsRecords(domain, dockerHost string) []string {
+	if domain == "" {
+		return nil
+	}
+	u, err := url.Parse(dockerHost)
+	host := ""
+	if err == nil && u.Scheme != "unix" {
+		host = u.Hostname()
+	}
+	switch ip := net.ParseIP(host); {
+	case host == "":
+		return []string{domain + " A <public IPv4 of the Docker host>", domain + " AAAA <public IPv6 of the Docker host, if any>"}
+	case ip == nil:
+		return []string{domain + " CNAME " + host + "."}
+	case ip.To4() != nil:
+		return []string{domain + " A " + host}
+	default:
+		return []string{domain + " AAAA " + host}
+	}
+}
