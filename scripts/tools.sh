@@ -49,12 +49,25 @@ docker_engine() {
 		say "docker: engine answers"
 		return
 	fi
+	local log=$EMOTHE_LOG/dockerd.log kv=/var/lib/docker/network/files/local-kv.db from
+	from=$(($(stat -c %s "$log" 2>/dev/null || echo 0) + 1))
+	start_dockerd && return
+	# dockerd 20.10 panics in libnetwork's reservePools on a network that a
+	# killed daemon left half-created, and then on every start. Its network
+	# store is unusable then: set it aside (kept, not deleted) and retry once.
+	if tail -c "+$from" "$log" | grep -q reservePools && [ -f "$kv" ]; then
+		say "docker: dockerd's network store is corrupt; moving it to $kv.broken-$$ and retrying"
+		mv "$kv" "$kv.broken-$$"
+		start_dockerd && return
+	fi
+	tail -n 20 "$log" >&2
+	die "dockerd did not answer within 60s; see $log"
+}
+
+start_dockerd() {
 	say "docker: starting dockerd (log: $EMOTHE_LOG/dockerd.log)"
 	setsid dockerd >>"$EMOTHE_LOG/dockerd.log" 2>&1 </dev/null &
-	wait_until 60 engine_answers || {
-		tail -n 20 "$EMOTHE_LOG/dockerd.log" >&2
-		die "dockerd did not answer within 60s; see $EMOTHE_LOG/dockerd.log"
-	}
+	wait_until 60 engine_answers
 }
 
 registry_answers() { curl -fsS --max-time 5 -o /dev/null "http://$REGISTRY_ADDR/v2/"; }
