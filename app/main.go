@@ -7,6 +7,7 @@
 // Configuration comes only from the environment (package config checks it):
 //
 //	DATABASE_URL      postgres://USER:PASSWORD@HOST:5432/DB (serve, migrate; required)
+//	DATABASE_DIRECT_URL  migrate prefers it: the same database, bypassing any pooler
 //	SECRET_KEY_BASE   at least 64 characters, e.g. `openssl rand -hex 32` (serve; required)
 //	APP_HOST          public host[:port] for absolute URLs and the Host check (default localhost:$PORT)
 //	PORT              1-65535 (default 8080)

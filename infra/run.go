@@ -17,7 +17,7 @@ import (
 // Backends are the implemented backends by `emothe:backend` value.
 var Backends = map[string]stack.Platform{
 	"compose": {Check: compose.Check, New: compose.New},
-	"fly":     {New: fly.New},
+	"fly":     {Check: fly.Check, New: fly.New},
 }
 
 // Outputs are the stack outputs, the same shape for every backend.

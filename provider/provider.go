@@ -62,5 +62,5 @@ func Provider() (p.Provider, error) {
 	if err != nil {
 		return p.Provider{}, fmt.Errorf("building the %s provider: %w", Name, err)
 	}
-	return secretOutputs(prov), nil
+	return secretOutputs(previewUnknowns(prov)), nil
 }

@@ -40,8 +40,9 @@ func TestProjectDeclaresEverySetting(t *testing.T) {
 		require.True(t, ok, "Pulumi.yaml lacks %s", s.Key)
 		assert.Equal(t, string(s.Kind), d.Type, s.Key)
 		assert.Equal(t, s.Description, d.Description, s.Key)
-		assert.Equal(t, s.Secret, d.Secret, s.Key)
-		if s.Secret {
+		required := s.Secret && !s.Optional
+		assert.Equal(t, required, d.Secret, "%s: only required secrets are declared secret", s.Key)
+		if required {
 			assert.Nil(t, d.Default, "secret %s must have no default", s.Key)
 			continue
 		}

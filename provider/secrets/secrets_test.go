@@ -103,9 +103,15 @@ func TestUpdateWritesChangedKeysOnceAndDeletesRemovedOnes(t *testing.T) {
 	}, d.DetailedDiff, "unchanged A is not in the diff")
 
 	env.Fake.ResetCalls()
-	_, err = env.Server.Update(p.UpdateRequest{ID: id, Urn: flytest.URN(token), State: out, OldInputs: inputs, Inputs: check.Inputs, DryRun: true})
+	preview, err := env.Server.Update(p.UpdateRequest{ID: id, Urn: flytest.URN(token), State: out, OldInputs: inputs, Inputs: check.Inputs, DryRun: true})
 	require.NoError(t, err)
 	flytest.AssertNoCalls(t, env.Fake, "preview of an update")
+	assert.True(t, preview.Properties.Get("version").IsComputed(),
+		"the new version is unknown in preview, so the machines consuming it show their roll")
+
+	same, err := env.Server.Update(p.UpdateRequest{ID: id, Urn: flytest.URN(token), State: out, OldInputs: inputs, Inputs: inputs, DryRun: true})
+	require.NoError(t, err)
+	assert.Equal(t, version(out), version(same.Properties), "unchanged values keep the version known")
 
 	_, err = env.Server.Update(p.UpdateRequest{ID: id, Urn: flytest.URN(token), State: out, OldInputs: inputs, Inputs: check.Inputs})
 	require.NoError(t, err)

@@ -1,7 +1,7 @@
 // Package config reads the service's settings from the environment.
 //
-// Each subcommand loads only what it needs (migrate: DATABASE_URL; healthcheck:
-// PORT). Every bad or missing value is collected into one *Error, so a
+// Each subcommand loads only what it needs (migrate: DATABASE_DIRECT_URL or
+// DATABASE_URL; healthcheck: PORT). Every bad or missing value is collected into one *Error, so a
 // misconfigured deploy shows all its problems at once. Messages name the
 // variable, the bad value (never for DATABASE_URL or SECRET_KEY_BASE) and the fix.
 package config
@@ -82,7 +82,7 @@ func (l *loader) err() error {
 func LoadServe(getenv Getenv) (Serve, error) {
 	l := &loader{getenv: getenv}
 	c := Serve{
-		DatabaseURL:     l.databaseURL(),
+		DatabaseURL:     l.databaseURL("DATABASE_URL"),
 		SecretKeyBase:   l.secretKeyBase(),
 		Port:            l.port(),
 		LogLevel:        l.logLevel(),
@@ -92,10 +92,17 @@ func LoadServe(getenv Getenv) (Serve, error) {
 	return c, l.err()
 }
 
-// LoadMigrate reads the configuration of `emothe migrate`.
+// LoadMigrate reads the configuration of `emothe migrate`. It prefers
+// DATABASE_DIRECT_URL when set: behind a pooler (Fly Managed Postgres),
+// DATABASE_URL goes through PgBouncer, and migrations need a session of their
+// own (advisory locks, DDL in transactions).
 func LoadMigrate(getenv Getenv) (Migrate, error) {
 	l := &loader{getenv: getenv}
-	c := Migrate{DatabaseURL: l.databaseURL(), LogLevel: l.logLevel()}
+	name := "DATABASE_URL"
+	if strings.TrimSpace(getenv("DATABASE_DIRECT_URL")) != "" {
+		name = "DATABASE_DIRECT_URL"
+	}
+	c := Migrate{DatabaseURL: l.databaseURL(name), LogLevel: l.logLevel()}
 	return c, l.err()
 }
 
@@ -106,26 +113,27 @@ func LoadHealthcheck(getenv Getenv) (Healthcheck, error) {
 	return c, l.err()
 }
 
-// databaseURL never echoes the value: it usually carries the password.
-func (l *loader) databaseURL() Secret {
-	v := strings.TrimSpace(l.getenv("DATABASE_URL"))
+// databaseURL reads the Postgres URL in the variable name. It never echoes
+// the value: it usually carries the password.
+func (l *loader) databaseURL(name string) Secret {
+	v := strings.TrimSpace(l.getenv(name))
 	if v == "" {
-		l.problem("DATABASE_URL is not set; set it to the Postgres URL, e.g. postgres://USER:PASSWORD@HOST:5432/DB?sslmode=disable")
+		l.problem("%s is not set; set it to the Postgres URL, e.g. postgres://USER:PASSWORD@HOST:5432/DB?sslmode=disable", name)
 		return ""
 	}
 	u, err := url.Parse(v)
 	if err != nil {
 		// url's error quotes the input, password included: drop it.
-		l.problem("DATABASE_URL is not a valid URL (value not shown: it may hold a password); use the form postgres://USER:PASSWORD@HOST:5432/DB, percent-encoding special characters in the password")
+		l.problem("%s is not a valid URL (value not shown: it may hold a password); use the form postgres://USER:PASSWORD@HOST:5432/DB, percent-encoding special characters in the password", name)
 		return ""
 	}
 	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
-		l.problem("DATABASE_URL has scheme %q (value not shown: it may hold a password); it must start with postgres:// or postgresql://", u.Scheme)
+		l.problem("%s has scheme %q (value not shown: it may hold a password); it must start with postgres:// or postgresql://", name, u.Scheme)
 		return ""
 	}
 	// The driver checks what a URL parser cannot: port range, sslmode, pool_* settings.
 	if _, err := pgxpool.ParseConfig(v); err != nil {
-		l.problem("DATABASE_URL is rejected by the Postgres driver (value not shown: it may hold a password); check the port and query parameters such as sslmode and pool_max_conns")
+		l.problem("%s is rejected by the Postgres driver (value not shown: it may hold a password); check the port and query parameters such as sslmode and pool_max_conns", name)
 		return ""
 	}
 	return Secret(v)

@@ -120,6 +120,23 @@ func TestSubcommandsNeedOnlyTheirVariables(t *testing.T) {
 	}
 }
 
+// Behind a pooler, migrations take the direct URL; a bad one is reported
+// under its own name, without its value.
+func TestMigratePrefersDirectURL(t *testing.T) {
+	direct := "postgres://emothe:hunter2pw@direct.internal:5432/emothe"
+	c, err := LoadMigrate(env(map[string]string{"DATABASE_URL": goodURL, "DATABASE_DIRECT_URL": direct}))
+	if err != nil || string(c.DatabaseURL) != direct {
+		t.Errorf("migrate with both URLs uses %q (%v), want the direct one", string(c.DatabaseURL), err)
+	}
+	_, err = LoadMigrate(env(map[string]string{"DATABASE_URL": goodURL, "DATABASE_DIRECT_URL": "mysql://u:hunter2pw@h/db"}))
+	if err == nil || !strings.Contains(err.Error(), "DATABASE_DIRECT_URL has scheme") || strings.Contains(err.Error(), "hunter2pw") {
+		t.Errorf("bad DATABASE_DIRECT_URL: %v", err)
+	}
+	if c, err := LoadServe(env(map[string]string{"DATABASE_URL": goodURL, "DATABASE_DIRECT_URL": direct, "SECRET_KEY_BASE": goodSecret})); err != nil || string(c.DatabaseURL) != goodURL {
+		t.Errorf("serve must keep DATABASE_URL, got %q (%v)", string(c.DatabaseURL), err)
+	}
+}
+
 func TestSecretNeverPrints(t *testing.T) {
 	s := Secret("hunter2pw")
 	var buf bytes.Buffer

@@ -1,0 +1,80 @@
+package fly
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/emothe/emothe/infra/stack"
+	"github.com/emothe/emothe/sdk/go/flyio"
+)
+
+// keep is how a protected database's resources are registered: Pulumi
+// refuses to delete them, and a destroy leaves them in Fly.
+func (b *backend) keep() []pulumi.ResourceOption {
+	p := b.plan.Database.Protect
+	return append(slices.Clone(b.opts), pulumi.Protect(p), pulumi.RetainOnDelete(p))
+}
+
+// managedPostgres is a Fly Managed Postgres cluster attached to the app: the
+// app serves through its pooler and migrates on its direct endpoint.
+func (b *backend) managedPostgres(ctx *pulumi.Context, m ManagedPostgres) (*stack.Database, error) {
+	pg, err := flyio.NewManagedPostgres(ctx, m.Name, &flyio.ManagedPostgresArgs{
+		Name:           pulumi.String(m.Name),
+		Region:         pulumi.String(m.Region),
+		Plan:           pulumi.String(m.Plan),
+		PgMajorVersion: pulumi.String(m.Version),
+		DiskSizeGb:     pulumi.Int(m.DiskGB),
+		AttachApps:     pulumi.StringArray{b.app.Name},
+	}, b.keep()...)
+	if err != nil {
+		return nil, fmt.Errorf("managed postgres %s: %w", m.Name, err)
+	}
+	return &stack.Database{
+		Host:      pg.PoolerHost,
+		URL:       pulumi.ToSecret(pg.ConnectionUri).(pulumi.StringOutput),
+		DirectURL: pulumi.ToSecret(pg.DirectUri).(pulumi.StringOutput),
+		Resources: []pulumi.Resource{pg},
+	}, nil
+}
+
+// machinePostgres runs Postgres on a machine of its own app, with its data
+// on a volume and its password a secret of that app. It has no public
+// service: the app reaches it at <db app>.internal on the private network.
+func (b *backend) machinePostgres(ctx *pulumi.Context, m MachinePostgres) (*stack.Database, error) {
+	app, err := flyio.NewApp(ctx, m.App, &flyio.AppArgs{Name: pulumi.String(m.App)}, b.keep()...)
+	if err != nil {
+		return nil, fmt.Errorf("database app %s: %w", m.App, err)
+	}
+	vol, err := flyio.NewVolume(ctx, m.App+"-data", &flyio.VolumeArgs{
+		App:       app.Name,
+		Name:      pulumi.String(dbVolume),
+		Region:    pulumi.String(m.Region),
+		SizeGb:    pulumi.Int(m.VolumeGB),
+		Encrypted: pulumi.Bool(true),
+	}, b.keep()...)
+	if err != nil {
+		return nil, fmt.Errorf("database volume of %s: %w", m.App, err)
+	}
+	password := b.cfg.DatabasePassword.Value()
+	s, err := flyio.NewAppSecrets(ctx, m.App+"-secrets", &flyio.AppSecretsArgs{
+		App:    app.Name,
+		Values: pulumi.StringMap{EnvPostgresPassword: secret(password)},
+	}, b.opts...)
+	if err != nil {
+		return nil, fmt.Errorf("secrets of %s: %w", m.App, err)
+	}
+	image := pulumi.String(m.Machines.Config.Image).ToStringOutput()
+	grp, err := b.group(ctx, m.App+"-machines", app.Name, m.Machines, image, s.Version, []pulumi.Resource{vol, s})
+	if err != nil {
+		return nil, err
+	}
+	url := secret(m.URL(password))
+	return &stack.Database{
+		Host:      pulumi.String(m.Host).ToStringOutput(),
+		URL:       url,
+		DirectURL: url,
+		Resources: []pulumi.Resource{grp},
+	}, nil
+}

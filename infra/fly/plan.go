@@ -1,0 +1,279 @@
+package fly
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/emothe/emothe/infra/stack"
+	"github.com/emothe/emothe/sdk/go/flyio"
+)
+
+// The service's contract (app/): its port, probes and release command.
+const (
+	servicePort = 8080
+	// releaseCommand runs as `/emothe migrate`: the image's ENTRYPOINT is
+	// /emothe, and Fly's init.cmd replaces only its CMD.
+	releaseCommand = "migrate"
+	// EnvDirectURL is the unpooled database URL. `emothe migrate` prefers it
+	// to DATABASE_URL, which goes through Managed Postgres' PgBouncer.
+	EnvDirectURL = "DATABASE_DIRECT_URL"
+)
+
+// The self-run Postgres (database = machine).
+const (
+	dbUser      = "emothe"
+	dbName      = "emothe"
+	dbPort      = 5432
+	dbVolume    = "pg_data"
+	dbMountPath = "/data"
+	// EnvPostgresPassword is the official postgres image's initial password
+	// of POSTGRES_USER, delivered as a secret of the database app.
+	EnvPostgresPassword = "POSTGRES_PASSWORD"
+)
+
+// registry is Fly's Docker registry; an app's images live under its name.
+const registry = "registry.fly.io"
+
+// Plan is everything the Fly backend deploys for one stack, decided from the
+// configuration alone. The Pulumi wiring (backend.go) only turns it into
+// resources; what is decided here is tested without Pulumi.
+type Plan struct {
+	App string
+	// Hostname is the app's own name on Fly's proxy, <app>.fly.dev.
+	Hostname string
+	// URL is the public URL: the domain when there is one.
+	URL string
+	// Domain gets a certificate; empty means none.
+	Domain string
+	// IPs are the address types allocated to the app.
+	IPs []flyio.IPType
+	// Image is a prebuilt reference; empty means Build.
+	Image string
+	Build Build
+	// Machines are the app's machines; their image comes from the Image step.
+	Machines Group
+	Database Database
+}
+
+// Build is how the image is built and pushed when no prebuilt one is set.
+type Build struct {
+	// Name is the pushed reference, registry.fly.io/<app>:<stack>.
+	Name       string
+	Context    string
+	Dockerfile string
+	Platform   string
+	// Username logs in to the registry; the password is the Fly token.
+	Username string
+}
+
+// Group is one MachineGroup.
+type Group struct {
+	PrimaryRegion  string
+	Regions        []string
+	CountPerRegion int
+	Config         flyio.MachineConfig
+	ReleaseCommand []string
+	Strategy       *flyio.RolloutStrategy
+}
+
+// Database is the app's Postgres: Managed, or Machine (self-run).
+type Database struct {
+	// Protect keeps the database from deletion (Pulumi protect) and in Fly
+	// when the stack is destroyed (retainOnDelete).
+	Protect bool
+	Managed *ManagedPostgres
+	Machine *MachinePostgres
+}
+
+// ManagedPostgres is a Fly Managed Postgres cluster attached to the app.
+type ManagedPostgres struct {
+	Name, Region, Plan, Version string
+	DiskGB                      int
+}
+
+// MachinePostgres is Postgres on one machine of its own app, with a volume,
+// reachable only on the organization's private network.
+type MachinePostgres struct {
+	App    string
+	Region string
+	// Host is the app's private DNS name, <app>.internal.
+	Host     string
+	VolumeGB int
+	Machines Group
+}
+
+// URL is the connection URL of the self-run database. The private network
+// is WireGuard between Fly hosts, and the official image serves no TLS.
+func (m MachinePostgres) URL(password string) string {
+	u := url.URL{
+		Scheme:   "postgres",
+		User:     url.UserPassword(dbUser, password),
+		Host:     net.JoinHostPort(m.Host, strconv.Itoa(dbPort)),
+		Path:     "/" + dbName,
+		RawQuery: "sslmode=disable",
+	}
+	return u.String()
+}
+
+// NewPlan decides the deployment of cfg. It fails on what stack.Load cannot
+// see alone: names that grow too long once suffixed.
+func NewPlan(cfg *stack.Config) (Plan, error) {
+	f := cfg.Fly
+	p := Plan{
+		App:      cfg.AppName,
+		Hostname: cfg.AppName + ".fly.dev",
+		Domain:   cfg.Domain,
+		Image:    cfg.Image,
+		IPs:      []flyio.IPType{flyio.IPTypeSharedV4, flyio.IPTypeV6},
+	}
+	p.URL = stack.PublicURL(cfg, "https://"+p.Hostname)
+	if f.DedicatedIPv4 {
+		p.IPs[0] = flyio.IPTypeV4
+	}
+	p.Build = Build{
+		Name:       registry + "/" + cfg.AppName + ":" + orDefault(cfg.Stack, "latest"),
+		Context:    ".", // the program runs from the repository root
+		Dockerfile: "Dockerfile",
+		Platform:   "linux/amd64", // Fly runs x86-64 machines
+		Username:   "x",           // Fly's registry ignores it; the token authenticates
+	}
+	p.Machines = appGroup(cfg, orDefault(cfg.Domain, p.Hostname))
+
+	protect := f.ProtectDatabase || cfg.Production()
+	p.Database = Database{Protect: protect}
+	switch f.Database {
+	case "managed":
+		p.Database.Managed = &ManagedPostgres{
+			Name: cfg.AppName + "-db", Region: f.PrimaryRegion, Plan: f.PostgresPlan,
+			Version: f.PostgresVersion, DiskGB: f.PostgresDiskGB,
+		}
+	case "machine":
+		db := cfg.AppName + "-db"
+		if len(db) > 63 {
+			return Plan{}, fmt.Errorf("%s:appName = %q is too long for %s:database = machine: its Postgres runs on the app %q, "+
+				"over Fly's 63 characters; fix: shorten emothe:appName to at most 60 characters, or pulumi config set %s:database managed",
+				stack.Namespace, cfg.AppName, stack.Namespace, db, stack.Namespace)
+		}
+		p.Database.Machine = &MachinePostgres{
+			App: db, Region: f.PrimaryRegion, Host: db + ".internal", VolumeGB: f.PostgresDiskGB,
+			Machines: databaseGroup(f.PrimaryRegion, f.PostgresImage),
+		}
+	default:
+		return Plan{}, fmt.Errorf("%s:database = %q is not one of managed, machine; fix: pulumi config set %s:database managed",
+			stack.Namespace, f.Database, stack.Namespace)
+	}
+	return p, nil
+}
+
+// appGroup is the app's machines: the service behind Fly's proxy on 443 and
+// 80 (redirected to HTTPS), checked on /readyz for routing and /healthz for
+// rollouts, with migrations as the release command.
+func appGroup(cfg *stack.Config, appHost string) Group {
+	f := cfg.Fly
+	checks := func(path string) flyio.HealthCheck {
+		return flyio.HealthCheck{
+			Type: "http", Port: new(servicePort), Path: new(path), Method: new("GET"),
+			Interval: new("15s"), Timeout: new("5s"), GracePeriod: new("10s"),
+		}
+	}
+	ready := checks("/readyz")
+	ready.Port = nil // a service check's port is the service's
+	g := Group{
+		PrimaryRegion:  f.PrimaryRegion,
+		Regions:        f.Regions,
+		CountPerRegion: f.MachinesPerRegion,
+		ReleaseCommand: []string{releaseCommand},
+		Strategy:       &flyio.RolloutStrategy{Type: new(f.Strategy)},
+		Config: flyio.MachineConfig{
+			Env: map[string]string{
+				"APP_HOST":  appHost,
+				"PORT":      strconv.Itoa(servicePort),
+				"LOG_LEVEL": cfg.LogLevel,
+			},
+			Guest: &flyio.MachineGuest{CpuKind: new(f.CPUKind), Cpus: new(f.CPUs), MemoryMb: new(f.MemoryMB)},
+			Services: []flyio.MachineService{{
+				Protocol:     new("tcp"),
+				InternalPort: servicePort,
+				Ports: []flyio.ServicePort{
+					{Port: 443, Handlers: []string{"tls", "http"}},
+					{Port: 80, Handlers: []string{"http"}, ForceHttps: new(true)},
+				},
+				Autostop:           new(f.Autostop),
+				Autostart:          new(true),
+				MinMachinesRunning: new(f.MinMachinesRunning),
+				Concurrency:        &flyio.ServiceConcurrency{Type: new("requests"), SoftLimit: new(200), HardLimit: new(250)},
+				Checks:             []flyio.HealthCheck{ready},
+			}},
+			Checks:  map[string]flyio.HealthCheck{"healthz": checks("/healthz")},
+			Metrics: &flyio.MetricsConfig{Port: servicePort, Path: "/metrics"},
+			Restart: &flyio.RestartPolicy{Policy: new("on-failure"), MaxRetries: new(10)},
+			// The service drains for SHUTDOWN_TIMEOUT (25s) after SIGTERM.
+			StopConfig: &flyio.StopConfig{Signal: new("SIGTERM"), Timeout: new("30s")},
+		},
+	}
+	if f.Strategy == "rolling" {
+		g.Strategy.MaxUnavailable = new(f.MaxUnavailable)
+	}
+	return g
+}
+
+// databaseGroup is the self-run Postgres machine: the official image with
+// its data on the volume, no public service, restarted whatever happens.
+func databaseGroup(region, image string) Group {
+	return Group{
+		PrimaryRegion:  region,
+		Regions:        []string{region},
+		CountPerRegion: 1,
+		// A volume pins the machine: it is updated in place, never doubled.
+		Strategy: &flyio.RolloutStrategy{Type: new("rolling"), MaxUnavailable: new(1)},
+		Config: flyio.MachineConfig{
+			Image: image,
+			Env: map[string]string{
+				"POSTGRES_USER": dbUser,
+				"POSTGRES_DB":   dbName,
+				// The volume's root holds lost+found, which initdb refuses.
+				"PGDATA": dbMountPath + "/pgdata",
+			},
+			Guest:  &flyio.MachineGuest{CpuKind: new("shared"), Cpus: new(1), MemoryMb: new(256)},
+			Mounts: []flyio.VolumeMount{{Volume: dbVolume, Path: dbMountPath}},
+			Checks: map[string]flyio.HealthCheck{"pg": {
+				Type: "tcp", Port: new(dbPort), Interval: new("15s"), Timeout: new("5s"), GracePeriod: new("30s"),
+			}},
+			Restart: &flyio.RestartPolicy{Policy: new("always")},
+			// SIGINT is Postgres' fast shutdown: it checkpoints and exits.
+			StopConfig: &flyio.StopConfig{Signal: new("SIGINT"), Timeout: new("60s")},
+		},
+	}
+}
+
+// DNSRecords formats a certificate's records as the stack output shows
+// them, "<name> <type> <value>", the same shape as the Compose backend's.
+func DNSRecords(records []flyio.DNSRecord) []string {
+	out := make([]string, 0, len(records))
+	for _, r := range records {
+		out = append(out, fmt.Sprintf("%s %s %s (%s)", r.Name, r.Type, r.Value, r.Purpose))
+	}
+	return out
+}
+
+// registryPassword is the token as Fly's registry takes it: without the
+// "FlyV1 " or "Bearer " scheme that API calls carry.
+func registryPassword(token string) string {
+	token = strings.TrimSpace(token)
+	for _, scheme := range []string{"FlyV1 ", "Bearer "} {
+		if rest, ok := strings.CutPrefix(token, scheme); ok {
+			return strings.TrimSpace(rest)
+		}
+	}
+	return token
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

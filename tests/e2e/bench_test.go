@@ -1,0 +1,99 @@
+package e2e
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+
+	"github.com/emothe/emothe/provider/flyfake"
+	"github.com/emothe/emothe/tests/e2e/harness"
+)
+
+// realisticFake has Fly's pace: 100 ms per API call, machines that take
+// 2 s to boot and pass their checks 3 s after starting. (Managed Postgres
+// is ready at once: its minutes of provisioning would drown the rest.)
+var realisticFake = flyfake.Options{
+	Latency:     100 * time.Millisecond,
+	BootDelay:   2 * time.Second,
+	HealthDelay: 3 * time.Second,
+}
+
+// idealRollout is the least a release to prod can take on that pace: the
+// release command's machine boots and runs (2 × boot), then the new
+// machines boot and pass their checks side by side (boot + checks); API
+// calls and the CLI count for nothing.
+var idealRollout = 3*realisticFake.BootDelay + realisticFake.HealthDelay
+
+// BenchmarkUp times `pulumi up` for the committed stacks against the
+// realistic fake, and counts the Fly API calls it makes.
+func BenchmarkUp(b *testing.B) {
+	for _, name := range []string{"dev", "prod"} {
+		b.Run(name+"/from-empty", func(b *testing.B) {
+			var calls callMeter
+			for range b.N {
+				b.StopTimer()
+				env, s := openBench(b, name)
+				b.StartTimer()
+				s.Up(b)
+				b.StopTimer()
+				calls.add(env)
+			}
+			calls.report(b)
+		})
+		b.Run(name+"/no-op", func(b *testing.B) {
+			var calls callMeter
+			for range b.N {
+				b.StopTimer()
+				env, s := openBench(b, name)
+				s.Up(b)
+				env.Fake.ResetCalls()
+				b.StartTimer()
+				s.Up(b)
+				b.StopTimer()
+				calls.add(env)
+			}
+			calls.report(b)
+		})
+	}
+	b.Run("prod/image-rollout", func(b *testing.B) {
+		var calls callMeter
+		var total time.Duration
+		for range b.N {
+			b.StopTimer()
+			env, s := openBench(b, "prod")
+			s.Up(b)
+			s.SetConfig(b, auto.ConfigMap{"emothe:image": {Value: image2}})
+			env.Fake.ResetCalls()
+			start := time.Now()
+			b.StartTimer()
+			s.Up(b)
+			b.StopTimer()
+			total += time.Since(start)
+			calls.add(env)
+		}
+		calls.report(b)
+		b.ReportMetric(idealRollout.Seconds(), "ideal-s")
+		b.ReportMetric(total.Seconds()/float64(b.N)/idealRollout.Seconds(), "x-ideal")
+	})
+}
+
+func openBench(b *testing.B, name string) (*harness.Env, *harness.Stack) {
+	b.Helper()
+	env := harness.New(b, realisticFake)
+	return env, env.Stack(b, name, map[string]string{"emothe:image": image1}, newSecrets().config())
+}
+
+// callMeter adds up the Fly API calls of the timed operations.
+type callMeter struct{ reads, writes int }
+
+func (m *callMeter) add(env *harness.Env) {
+	c := env.Fake.Calls()
+	m.reads += c.Reads
+	m.writes += c.Writes
+}
+
+func (m *callMeter) report(b *testing.B) {
+	b.ReportMetric(float64(m.reads)/float64(b.N), "reads/op")
+	b.ReportMetric(float64(m.writes)/float64(b.N), "writes/op")
+}

@@ -1,0 +1,175 @@
+// Package harness runs the project's Pulumi program end to end, on this
+// machine, against the in-repo fake of the Fly API: the Pulumi CLI from the
+// bootstrap (`make tools`), the flyio provider plugin built from this tree,
+// the inline program (internal/stackctl with infra.Run, exactly what main.go
+// runs) and provider/flyfake served on 127.0.0.1.
+//
+// Every Env has its own Pulumi home, file state backend and passphrase, set
+// in the process environment (so tests using it cannot run in parallel),
+// and every Stack works on copies of Pulumi.yaml and Pulumi.<stack>.yaml: the
+// committed files are never touched.
+//
+// A test binary using the harness runs its tests through Main, which builds
+// the provider plugin once and removes it at the end:
+//
+//	func TestMain(m *testing.M) { harness.Main(m) }
+package harness
+
+import (
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/emothe/emothe/provider/flyfake"
+)
+
+// PluginVersion is stamped into the provider plugin the harness builds.
+// The SDK pins no version, and Pulumi.yaml's `plugins:` entry names the
+// binary by path, so any semver does.
+const PluginVersion = "0.0.1-e2e"
+
+// Passphrase encrypts the secrets of the harness's throwaway stacks.
+const Passphrase = "emothe-e2e-only"
+
+var plugin struct {
+	once sync.Once
+	dir  string // holds pulumi-resource-flyio
+	err  error
+}
+
+// Main runs the tests of a package that uses the harness, then removes the
+// provider plugin it built.
+func Main(m *testing.M) {
+	code := m.Run()
+	if plugin.dir != "" {
+		_ = os.RemoveAll(plugin.dir)
+	}
+	os.Exit(code)
+}
+
+// Root is the repository root: the directory of go.mod above the working
+// directory (a test runs in its package's directory).
+func Root(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatalf("working directory: %v", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Fatal("no go.mod above the working directory: run the tests from inside the repository")
+		}
+		dir = parent
+	}
+}
+
+// Env is one isolated Pulumi environment and one Fly fake.
+type Env struct {
+	Root string
+	// Dir is scratch space: state, Pulumi home, stack work directories.
+	Dir  string
+	Fake *flyfake.Fake
+	// APIURL is the fake's base URL, what `flyio:apiUrl` is set to.
+	APIURL string
+}
+
+// New checks the Pulumi CLI, builds the provider plugin (once per test
+// binary), starts a fake with opts on 127.0.0.1 and points the process's
+// Pulumi environment at a fresh home and state directory. It fails, never
+// skips, when the CLI is missing.
+func New(tb testing.TB, opts flyfake.Options) *Env {
+	tb.Helper()
+	root := Root(tb)
+	cli := requirePulumi(tb)
+	plugin.once.Do(func() { plugin.dir, plugin.err = buildPlugin(root) })
+	if plugin.err != nil {
+		tb.Fatalf("building the flyio provider plugin: %v", plugin.err)
+	}
+
+	dir := tb.TempDir()
+	state := filepath.Join(dir, "state")
+	if err := os.MkdirAll(state, 0o700); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Setenv("PATH", filepath.Dir(cli)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	tb.Setenv("PULUMI_HOME", filepath.Join(dir, "pulumi-home"))
+	tb.Setenv("PULUMI_BACKEND_URL", "file://"+state)
+	tb.Setenv("PULUMI_CONFIG_PASSPHRASE", Passphrase)
+	tb.Setenv("PULUMI_SKIP_UPDATE_CHECK", "true")
+	// Nothing may reach the real Fly API, nor take a token from the caller's
+	// environment.
+	tb.Setenv("FLY_API_TOKEN", "")
+	tb.Setenv("FLY_FLAPS_BASE_URL", "")
+
+	fake := flyfake.New(opts)
+	srv := httptest.NewServer(fake) // 127.0.0.1 on a free port
+	tb.Cleanup(srv.Close)
+	tb.Cleanup(func() {
+		if v := fake.Violations(); len(v) > 0 {
+			tb.Errorf("requests that break Fly's API spec: %+v", v)
+		}
+	})
+	return &Env{Root: root, Dir: dir, Fake: fake, APIURL: srv.URL}
+}
+
+// requirePulumi finds the Pulumi CLI on PATH or where `make tools` puts it.
+func requirePulumi(tb testing.TB) string {
+	tb.Helper()
+	if p, err := exec.LookPath("pulumi"); err == nil {
+		return p
+	}
+	home := os.Getenv("EMOTHE_HOME")
+	if home == "" {
+		h, err := os.UserHomeDir()
+		if err != nil {
+			tb.Fatalf("the Pulumi CLI is not on PATH and the home directory is unknown (%v): run `make tools`", err)
+		}
+		home = filepath.Join(h, ".emothe")
+	}
+	p := filepath.Join(home, "bin", "pulumi")
+	if _, err := os.Stat(p); err != nil {
+		tb.Fatalf("the Pulumi CLI is neither on PATH nor at %s: run `make tools`", p)
+	}
+	return p
+}
+
+// buildPlugin builds pulumi-resource-flyio from this tree into a new
+// directory.
+func buildPlugin(root string) (string, error) {
+	dir, err := os.MkdirTemp("", "emothe-e2e-plugin-")
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command("go", "build",
+		"-ldflags", "-X github.com/emothe/emothe/provider.Version="+PluginVersion,
+		"-o", filepath.Join(dir, "pulumi-resource-flyio"), "./provider/cmd/pulumi-resource-flyio")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		_ = os.RemoveAll(dir)
+		return "", fmt.Errorf("go build ./provider/cmd/pulumi-resource-flyio: %w\n%s", err, out)
+	}
+	return dir, nil
+}
+
+// projectFile is the repository's Pulumi.yaml with the built plugin named
+// by path, which the CLI honours without a plugin install.
+func projectFile(root string) ([]byte, error) {
+	b, err := os.ReadFile(filepath.Join(root, "Pulumi.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	if strings.Contains(string(b), "\nplugins:") {
+		return nil, errors.New("Pulumi.yaml already has a plugins: section; the harness would shadow it")
+	}
+	return fmt.Appendf(b, "\n# Added by tests/e2e/harness.\nplugins:\n  providers:\n    - name: flyio\n      path: %s\n", plugin.dir), nil
+}
