@@ -15,22 +15,32 @@ export PULUMI_SKIP_UPDATE_CHECK := true
 
 GO_TEST ?= go test -count=1 -timeout 30m
 
-.PHONY: all tools up preview destroy secrets test unit e2e bench codegen check-codegen lint
+.PHONY: all tools provider up preview destroy secrets drift test unit e2e bench codegen check-codegen lint
 all: test
 
 ## tools: install and start what builds and tests need (idempotent).
 tools:
 	@scripts/tools.sh
 
+## provider: build the flyio provider plugin onto PATH ($(EMOTHE_HOME)/bin).
+PROVIDER_VERSION ?= 0.1.0
+provider:
+	go build -o $(EMOTHE_HOME)/bin/pulumi-resource-flyio \
+		-ldflags "-X github.com/emothe/emothe/provider.Version=$(PROVIDER_VERSION)" ./provider/cmd/pulumi-resource-flyio
+
 ## up: bring the stack up (default: the local stack on the local Docker engine).
-up: tools
+up: tools provider
 	go run ./tools/stack -stack $(STACK) up
 
-preview: tools
+preview: tools provider
 	go run ./tools/stack -stack $(STACK) preview
 
-destroy: tools
+destroy: tools provider
 	go run ./tools/stack -stack $(STACK) destroy
+
+## drift: preview with refresh; a JSON report tells drift from errors.
+drift: tools provider
+	go run ./tools/stack -stack $(STACK) drift
 
 ## secrets: generate any unset stack secrets (never printed).
 secrets: tools
@@ -64,3 +74,4 @@ check-codegen: codegen
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^sdk/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^sdk/'); echo 'gofmt: the files above need formatting'; exit 1; }
 	go vet ./...
+	@scripts/actionlint.sh

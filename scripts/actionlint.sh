@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Lints every GitHub Actions workflow in .github/workflows with actionlint and
 # fails on any finding. actionlint is built once from the Go module proxy at a
-# pinned version into $EMOTHE_BIN. Shell in `run:` steps is checked through
-# shellcheck when one is installed (Debian's package is installed here when
-# apt-get can); without it actionlint still runs, and says that it skipped
-# those checks.
+# pinned version into $EMOTHE_BIN. The shell of `run:` steps is checked
+# with ShellCheck when it is installed (Debian's package is installed here
+# when apt-get can); without it actionlint still runs, and says that it
+# skipped those checks.
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -30,7 +30,7 @@ if ! command -v shellcheck >/dev/null && command -v apt-get >/dev/null && ((EUID
 fi
 
 # -pyflakes= : no workflow runs Python; -shellcheck= turns shell checks off.
-args=(-color=never -pyflakes=)
+args=(-no-color -pyflakes=)
 if sc=$(command -v shellcheck); then
 	args+=("-shellcheck=$sc")
 else

@@ -6,7 +6,7 @@
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-APT_PACKAGES=(curl debootstrap docker.io docker-registry postgresql-15)
+APT_PACKAGES=(curl debootstrap docker.io docker-registry postgresql-15 jq nodejs shellcheck)
 REGISTRY_ADDR=127.0.0.1:5000
 
 apt_packages() {
