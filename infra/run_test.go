@@ -4,75 +4,67 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/emothe/emothe/infra/stack"
+	"github.com/emothe/emothe/internal/pulumitest"
 )
 
 const goodKey = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
-// mocks records every resource the program registers.
-type mocks struct {
-	mu        sync.Mutex
-	resources []string
-}
+// secretKeys marks the one secret these stacks set.
+var secretKeys = map[string]bool{"secretKeyBase": true}
 
-func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.resources = append(m.resources, args.TypeToken+"::"+args.Name)
-	return args.Name + "_id", args.Inputs, nil
-}
-
-func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	return args.Args, nil
-}
-
-// withConfig sets stack config the way the engine passes it.
-func withConfig(values map[string]string, secret ...string) pulumi.RunOption {
-	return func(info *pulumi.RunInfo) {
-		info.Config = map[string]string{}
-		for k, v := range values {
-			info.Config[stack.Namespace+":"+k] = v
-		}
-		for _, k := range secret {
-			info.ConfigSecretKeys = append(info.ConfigSecretKeys, stack.Namespace+":"+k)
-		}
+// registered is what the program registered, as type::name.
+func registered(m *pulumitest.Mocks) []string {
+	var out []string
+	for _, r := range m.Resources() {
+		out = append(out, r.Type+"::"+r.Name)
 	}
+	return out
 }
 
-func run(t *testing.T, program pulumi.RunFunc, values map[string]string, secret ...string) (*mocks, error) {
-	t.Helper()
-	m := &mocks{}
-	err := pulumi.RunErr(program, pulumi.WithMocks(stack.Namespace, "dev", m), withConfig(values, secret...))
-	return m, err
+func run(program pulumi.RunFunc, values map[string]string, secret map[string]bool) (*pulumitest.Mocks, error) {
+	m := &pulumitest.Mocks{}
+	return m, m.Run(program, "dev", values, secret)
+}
+
+// deployWith is the program that deploys the stack's config with backends.
+func deployWith(backends map[string]stack.Platform) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		cfg, err := stack.FromContext(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = Deploy(ctx, cfg, backends)
+		return err
+	}
 }
 
 func TestBadConfigRegistersNothing(t *testing.T) {
 	cases := []struct {
 		name   string
 		values map[string]string
-		secret []string
+		secret map[string]bool
 		want   string
 	}{
-		{"unknown backend", map[string]string{"appName": "emothe-dev", "backend": "nomad", "secretKeyBase": goodKey}, []string{"secretKeyBase"}, `emothe:backend = "nomad" is not one of fly, compose`},
-		{"unknown region", map[string]string{"appName": "emothe-dev", "primaryRegion": "atlantis", "secretKeyBase": goodKey}, []string{"secretKeyBase"}, `emothe:primaryRegion = "atlantis"`},
-		{"memory step", map[string]string{"appName": "emothe-dev", "memoryMb": "1000", "secretKeyBase": goodKey}, []string{"secretKeyBase"}, "multiple of 256"},
-		{"negative count", map[string]string{"appName": "emothe-dev", "machinesPerRegion": "-2", "secretKeyBase": goodKey}, []string{"secretKeyBase"}, `emothe:machinesPerRegion = "-2"`},
-		{"prod without domain", map[string]string{"appName": "emothe-prod", "environment": "production", "secretKeyBase": goodKey}, []string{"secretKeyBase"}, "emothe:domain"},
+		{"unknown backend", map[string]string{"appName": "emothe-dev", "backend": "nomad", "secretKeyBase": goodKey}, secretKeys, `emothe:backend = "nomad" is not one of fly, compose`},
+		{"unknown region", map[string]string{"appName": "emothe-dev", "primaryRegion": "atlantis", "secretKeyBase": goodKey}, secretKeys, `emothe:primaryRegion = "atlantis"`},
+		{"memory step", map[string]string{"appName": "emothe-dev", "memoryMb": "1000", "secretKeyBase": goodKey}, secretKeys, "multiple of 256"},
+		{"negative count", map[string]string{"appName": "emothe-dev", "machinesPerRegion": "-2", "secretKeyBase": goodKey}, secretKeys, `emothe:machinesPerRegion = "-2"`},
+		{"prod without domain", map[string]string{"appName": "emothe-prod", "environment": "production", "secretKeyBase": goodKey}, secretKeys, "emothe:domain"},
 		{"plaintext secret", map[string]string{"appName": "emothe-dev", "secretKeyBase": goodKey}, nil, "emothe:secretKeyBase is stored in plain text"},
-		{"backend refuses a missing secret", map[string]string{"appName": "emothe-dev", "backend": "compose", "secretKeyBase": goodKey}, []string{"secretKeyBase"}, "pulumi config set --secret emothe:databasePassword <value> --stack dev"},
+		{"backend refuses a missing secret", map[string]string{"appName": "emothe-dev", "backend": "compose", "secretKeyBase": goodKey}, secretKeys, "pulumi config set --secret emothe:databasePassword <value> --stack dev"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := run(t, Run, tc.values, tc.secret...)
+			m, err := run(Run, tc.values, tc.secret)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
 			assert.NotContains(t, err.Error(), goodKey)
-			assert.Empty(t, m.resources, "nothing may be registered for a bad config")
+			assert.Empty(t, m.Resources(), "nothing may be registered for a bad config")
 		})
 	}
 }
@@ -133,10 +125,10 @@ func TestDeployDrivesTheBackendInOrder(t *testing.T) {
 		wg.Wait()
 		return nil
 	}
-	m, err := run(t, program, map[string]string{"appName": "emothe-dev", "secretKeyBase": goodKey}, "secretKeyBase")
+	m, err := run(program, map[string]string{"appName": "emothe-dev", "secretKeyBase": goodKey}, secretKeys)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"image", "database", "secrets", "app"}, steps)
-	assert.Equal(t, []string{"emothe:index:Deployment::emothe-dev"}, m.resources)
+	assert.Equal(t, []string{"emothe:index:Deployment::emothe-dev"}, registered(m))
 }
 
 func TestMissingSecretNamesTheCommand(t *testing.T) {
@@ -144,33 +136,17 @@ func TestMissingSecretNamesTheCommand(t *testing.T) {
 		t.Fatal("the backend must not be built without its secrets")
 		return nil, nil
 	}}}
-	program := func(ctx *pulumi.Context) error {
-		cfg, err := stack.FromContext(ctx)
-		if err != nil {
-			return err
-		}
-		_, err = Deploy(ctx, cfg, backends)
-		return err
-	}
-	m, err := run(t, program, map[string]string{"appName": "emothe-dev"})
+	m, err := run(deployWith(backends), map[string]string{"appName": "emothe-dev"}, nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "pulumi config set --secret emothe:secretKeyBase <value> --stack dev")
-	assert.Empty(t, m.resources)
+	assert.Empty(t, m.Resources())
 }
 
 func TestUnavailableBackendRegistersNothing(t *testing.T) {
-	program := func(ctx *pulumi.Context) error {
-		cfg, err := stack.FromContext(ctx)
-		if err != nil {
-			return err
-		}
-		_, err = Deploy(ctx, cfg, map[string]stack.Platform{})
-		return err
-	}
-	m, err := run(t, program, map[string]string{"appName": "emothe-dev", "secretKeyBase": goodKey}, "secretKeyBase")
+	m, err := run(deployWith(map[string]stack.Platform{}), map[string]string{"appName": "emothe-dev", "secretKeyBase": goodKey}, secretKeys)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `emothe:backend = "fly" is not available in this version (implemented: none yet)`)
-	assert.Empty(t, m.resources)
+	assert.Empty(t, m.Resources())
 }
 
 func TestPlatformCheckRunsBeforeAnythingIsRegistered(t *testing.T) {
@@ -181,15 +157,7 @@ func TestPlatformCheckRunsBeforeAnythingIsRegistered(t *testing.T) {
 			return nil, nil
 		},
 	}}
-	program := func(ctx *pulumi.Context) error {
-		cfg, err := stack.FromContext(ctx)
-		if err != nil {
-			return err
-		}
-		_, err = Deploy(ctx, cfg, backends)
-		return err
-	}
-	m, err := run(t, program, map[string]string{"appName": "emothe-dev", "secretKeyBase": goodKey}, "secretKeyBase")
+	m, err := run(deployWith(backends), map[string]string{"appName": "emothe-dev", "secretKeyBase": goodKey}, secretKeys)
 	require.ErrorIs(t, err, assert.AnError)
-	assert.Empty(t, m.resources)
+	assert.Empty(t, m.Resources())
 }

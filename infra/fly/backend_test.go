@@ -1,8 +1,6 @@
 package fly_test
 
 import (
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/emothe/emothe/infra"
 	"github.com/emothe/emothe/infra/stack"
+	"github.com/emothe/emothe/internal/pulumitest"
 )
 
 const (
@@ -33,29 +32,8 @@ const (
 	secretVersion = 7
 )
 
-// registered is one resource as the program registered it.
-type registered struct {
-	Type    string
-	Inputs  resource.PropertyMap
-	Deps    []string // URNs
-	Protect bool
-	Retain  bool
-}
-
-// mocks records registrations and answers the outputs the program reads.
-type mocks struct {
-	mu  sync.Mutex
-	got map[string]registered // by name
-}
-
-func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	rpc := args.RegisterRPC
-	m.mu.Lock()
-	m.got[args.Name] = registered{Type: args.TypeToken, Inputs: args.Inputs, Deps: rpc.GetDependencies(),
-		Protect: rpc.GetProtect(), Retain: rpc.GetRetainOnDelete()}
-	m.mu.Unlock()
-
-	out := args.Inputs.Copy()
+// outputs answers what Fly's providers and the image build would compute.
+func outputs(args pulumi.MockResourceArgs, out resource.PropertyMap) {
 	switch args.TypeToken {
 	case typeImage:
 		out["repoDigest"] = resource.NewProperty(repoDigest)
@@ -71,10 +49,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 			"value": resource.NewProperty("2a09:8280:1::1"), "purpose": resource.NewProperty("routing"),
 		})})
 	}
-	return args.Name + "-id", out, nil
 }
-
-func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) { return args.Args, nil }
 
 // values is a stack's config: base settings, then key/value pairs.
 func values(base map[string]string, kv ...string) map[string]string {
@@ -103,15 +78,14 @@ var (
 
 // result is what one run registered and exported.
 type result struct {
-	*mocks
+	*pulumitest.Mocks
 	outputs map[string]any
 }
 
 // deploy runs the whole program (infra.Run) on a stack named st.
 func deploy(t *testing.T, st string, config map[string]string) (result, error) {
 	t.Helper()
-	m := &mocks{got: map[string]registered{}}
-	res := result{mocks: m, outputs: map[string]any{}}
+	res := result{Mocks: &pulumitest.Mocks{Outputs: outputs}, outputs: map[string]any{}}
 	program := func(ctx *pulumi.Context) error {
 		cfg, err := stack.FromContext(ctx)
 		if err != nil {
@@ -130,20 +104,7 @@ func deploy(t *testing.T, st string, config map[string]string) (result, error) {
 		}
 		return nil
 	}
-	err := pulumi.RunErr(program, pulumi.WithMocks(stack.Namespace, st, m), func(info *pulumi.RunInfo) {
-		info.Config = map[string]string{}
-		for k, v := range config {
-			key := k
-			if !strings.Contains(k, ":") {
-				key = stack.Namespace + ":" + k
-			}
-			info.Config[key] = v
-			if secretKeys[k] {
-				info.ConfigSecretKeys = append(info.ConfigSecretKeys, key)
-			}
-		}
-	})
-	return res, err
+	return res, res.Run(program, st, config, secretKeys)
 }
 
 func deployed(t *testing.T, st string, config map[string]string) result {
@@ -153,74 +114,12 @@ func deployed(t *testing.T, st string, config map[string]string) result {
 	return r
 }
 
-func (m *mocks) get(t *testing.T, name string) registered {
-	t.Helper()
-	r, ok := m.got[name]
-	require.True(t, ok, "%s was not registered", name)
-	return r
-}
-
-func (m *mocks) ofType(typ string) []string {
-	var names []string
-	for n, r := range m.got {
-		if r.Type == typ {
-			names = append(names, n)
-		}
-	}
-	return names
-}
-
-func (r registered) dependsOn(name string) bool {
-	for _, urn := range r.Deps {
-		if strings.HasSuffix(urn, "::"+name) {
-			return true
-		}
-	}
-	return false
-}
-
-// reveal is v with secrets unwrapped.
-func reveal(v resource.PropertyValue) resource.PropertyValue {
-	for v.IsSecret() || v.IsOutput() {
-		if v.IsSecret() {
-			v = v.SecretValue().Element
-		} else {
-			v = v.OutputValue().Element
-		}
-	}
-	return v
-}
-
-// plain is v as text with every secret's value hidden.
-func plain(v resource.PropertyValue) string {
-	switch {
-	case v.IsSecret():
-		return "[secret]"
-	case v.IsOutput():
-		if v.OutputValue().Secret {
-			return "[secret]"
-		}
-		return plain(v.OutputValue().Element)
-	case v.IsArray():
-		var parts []string
-		for _, e := range v.ArrayValue() {
-			parts = append(parts, plain(e))
-		}
-		return "[" + strings.Join(parts, " ") + "]"
-	case v.IsObject():
-		var parts []string
-		for k, e := range v.ObjectValue() {
-			parts = append(parts, string(k)+":"+plain(e))
-		}
-		return "{" + strings.Join(parts, " ") + "}"
-	default:
-		return v.String()
-	}
-}
+// names is what of type typ was registered.
+func (r result) names(typ string) []string { return pulumitest.Names(r.OfType(typ)) }
 
 func TestBuildPushesToFlysRegistry(t *testing.T) {
 	r := deployed(t, "dev", values(dev, "image", "", "flyio:token", flyToken))
-	img := r.get(t, "emothe-dev-image")
+	img := r.Get(t, "emothe-dev-image")
 	assert.Equal(t, typeImage, img.Type)
 	in := img.Inputs
 	assert.Equal(t, "registry.fly.io/emothe-dev:dev", in["imageName"].StringValue())
@@ -234,19 +133,19 @@ func TestBuildPushesToFlysRegistry(t *testing.T) {
 	assert.Equal(t, "x", reg["username"].StringValue())
 	pw := reg["password"]
 	assert.True(t, pw.IsSecret() || (pw.IsOutput() && pw.OutputValue().Secret), "the registry password is a secret")
-	assert.Equal(t, "fm2_tok3n-for-tests", reveal(pw).StringValue(), "the token without its scheme")
-	assert.True(t, img.dependsOn("emothe-dev"), "the app's repository exists once the app does")
+	assert.Equal(t, "fm2_tok3n-for-tests", pulumitest.Reveal(pw).StringValue(), "the token without its scheme")
+	assert.True(t, img.DependsOn("emothe-dev"), "the app's repository exists once the app does")
 
-	cfg := r.get(t, "emothe-dev-machines").Inputs["config"].ObjectValue()
-	assert.Equal(t, repoDigest, reveal(cfg["image"]).StringValue(), "machines run the pushed digest")
+	cfg := r.Get(t, "emothe-dev-machines").Inputs["config"].ObjectValue()
+	assert.Equal(t, repoDigest, pulumitest.Reveal(cfg["image"]).StringValue(), "machines run the pushed digest")
 	assert.Equal(t, repoDigest, r.outputs["image"])
 }
 
 func TestBuildTokenFallsBackToTheEnvironment(t *testing.T) {
 	t.Setenv("FLY_API_TOKEN", "FlyV1 fm2_from_env")
 	r := deployed(t, "dev", values(dev, "image", ""))
-	pw := r.get(t, "emothe-dev-image").Inputs["registry"].ObjectValue()["password"]
-	assert.Equal(t, "fm2_from_env", reveal(pw).StringValue())
+	pw := r.Get(t, "emothe-dev-image").Inputs["registry"].ObjectValue()["password"]
+	assert.Equal(t, "fm2_from_env", pulumitest.Reveal(pw).StringValue())
 }
 
 func TestBuildWithoutTokenSaysHowToFixIt(t *testing.T) {
@@ -256,47 +155,47 @@ func TestBuildWithoutTokenSaysHowToFixIt(t *testing.T) {
 	assert.Contains(t, err.Error(), "pulumi config set --secret flyio:token")
 	assert.Contains(t, err.Error(), "FLY_API_TOKEN")
 	assert.Contains(t, err.Error(), "emothe:image")
-	assert.Empty(t, r.got, "nothing is registered")
+	assert.Empty(t, r.Resources(), "nothing is registered")
 }
 
 func TestPrebuiltImageIsNotBuilt(t *testing.T) {
 	r := deployed(t, "dev", values(dev))
-	assert.Empty(t, r.ofType(typeImage))
-	cfg := r.get(t, "emothe-dev-machines").Inputs["config"].ObjectValue()
-	assert.Equal(t, prebuilt, reveal(cfg["image"]).StringValue())
+	assert.Empty(t, r.names(typeImage))
+	cfg := r.Get(t, "emothe-dev-machines").Inputs["config"].ObjectValue()
+	assert.Equal(t, prebuilt, pulumitest.Reveal(cfg["image"]).StringValue())
 	assert.Equal(t, prebuilt, r.outputs["image"])
 }
 
 func TestDevRunsPostgresOnItsOwnApp(t *testing.T) {
 	r := deployed(t, "dev", values(dev))
-	assert.ElementsMatch(t, []string{"emothe-dev", "emothe-dev-db"}, r.ofType(typeApp))
-	assert.Empty(t, r.ofType(typePostgres))
+	assert.ElementsMatch(t, []string{"emothe-dev", "emothe-dev-db"}, r.names(typeApp))
+	assert.Empty(t, r.names(typePostgres))
 
-	vol := r.get(t, "emothe-dev-db-data")
+	vol := r.Get(t, "emothe-dev-db-data")
 	assert.Equal(t, "pg_data", vol.Inputs["name"].StringValue())
 	assert.Equal(t, "mad", vol.Inputs["region"].StringValue())
 	assert.Equal(t, 1.0, vol.Inputs["sizeGb"].NumberValue())
 	assert.False(t, vol.Protect, "dev's database is not protected")
 
-	dbSecrets := reveal(r.get(t, "emothe-dev-db-secrets").Inputs["values"]).ObjectValue()
-	assert.Equal(t, dbPassword, reveal(dbSecrets["POSTGRES_PASSWORD"]).StringValue())
+	dbSecrets := pulumitest.Reveal(r.Get(t, "emothe-dev-db-secrets").Inputs["values"]).ObjectValue()
+	assert.Equal(t, dbPassword, pulumitest.Reveal(dbSecrets["POSTGRES_PASSWORD"]).StringValue())
 
-	db := r.get(t, "emothe-dev-db-machines")
-	assert.Equal(t, "emothe-dev-db", reveal(db.Inputs["app"]).StringValue())
-	assert.Equal(t, float64(secretVersion), reveal(db.Inputs["minSecretsVersion"]).NumberValue())
-	assert.True(t, db.dependsOn("emothe-dev-db-data") && db.dependsOn("emothe-dev-db-secrets"))
-	cfg := reveal(db.Inputs["config"]).ObjectValue()
+	db := r.Get(t, "emothe-dev-db-machines")
+	assert.Equal(t, "emothe-dev-db", pulumitest.Reveal(db.Inputs["app"]).StringValue())
+	assert.Equal(t, float64(secretVersion), pulumitest.Reveal(db.Inputs["minSecretsVersion"]).NumberValue())
+	assert.True(t, db.DependsOn("emothe-dev-db-data") && db.DependsOn("emothe-dev-db-secrets"))
+	cfg := pulumitest.Reveal(db.Inputs["config"]).ObjectValue()
 	assert.Equal(t, "postgres:17", cfg["image"].StringValue())
 	assert.False(t, cfg.HasValue("services"), "no public service")
 
-	app := reveal(r.get(t, "emothe-dev-secrets").Inputs["values"]).ObjectValue()
+	app := pulumitest.Reveal(r.Get(t, "emothe-dev-secrets").Inputs["values"]).ObjectValue()
 	want := "postgres://emothe:db-pass-with%2Fodd%40chars@emothe-dev-db.internal:5432/emothe?sslmode=disable"
-	assert.Equal(t, want, reveal(app["DATABASE_URL"]).StringValue())
-	assert.Equal(t, want, reveal(app["DATABASE_DIRECT_URL"]).StringValue())
+	assert.Equal(t, want, pulumitest.Reveal(app["DATABASE_URL"]).StringValue())
+	assert.Equal(t, want, pulumitest.Reveal(app["DATABASE_DIRECT_URL"]).StringValue())
 	assert.Equal(t, "emothe-dev-db.internal", r.outputs["databaseHost"])
 	assert.Equal(t, "https://emothe-dev.fly.dev", r.outputs["url"])
 	assert.Empty(t, r.outputs["dnsRecords"])
-	assert.Empty(t, r.ofType(typeCert))
+	assert.Empty(t, r.names(typeCert))
 }
 
 func TestDevNeedsTheDatabasePassword(t *testing.T) {
@@ -305,27 +204,27 @@ func TestDevNeedsTheDatabasePassword(t *testing.T) {
 	r, err := deploy(t, "dev", cfg)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "pulumi config set --secret emothe:databasePassword <value> --stack dev")
-	assert.Empty(t, r.got, "nothing is registered")
+	assert.Empty(t, r.Resources(), "nothing is registered")
 }
 
 func TestProdUsesProtectedManagedPostgres(t *testing.T) {
 	r := deployed(t, "prod", values(prod))
-	assert.Equal(t, []string{"emothe-prod"}, r.ofType(typeApp))
-	pg := r.get(t, "emothe-prod-db")
+	assert.Equal(t, []string{"emothe-prod"}, r.names(typeApp))
+	pg := r.Get(t, "emothe-prod-db")
 	assert.Equal(t, typePostgres, pg.Type)
 	assert.True(t, pg.Protect, "protect")
-	assert.True(t, pg.Retain, "retainOnDelete")
+	assert.True(t, pg.RetainOnDelete, "retainOnDelete")
 	assert.Equal(t, "starter", pg.Inputs["plan"].StringValue())
 	assert.Equal(t, "mad", pg.Inputs["region"].StringValue())
-	assert.Equal(t, "emothe-prod", reveal(pg.Inputs["attachApps"].ArrayValue()[0]).StringValue())
+	assert.Equal(t, "emothe-prod", pulumitest.Reveal(pg.Inputs["attachApps"].ArrayValue()[0]).StringValue())
 
-	s := reveal(r.get(t, "emothe-prod-secrets").Inputs["values"]).ObjectValue()
-	assert.Equal(t, "postgres://u:mpgpw@pooler.abc.flympg.net/db", reveal(s["DATABASE_URL"]).StringValue(), "the app goes through the pooler")
-	assert.Equal(t, "postgres://u:mpgpw@direct.abc.flympg.net/db", reveal(s["DATABASE_DIRECT_URL"]).StringValue(), "migrations go direct")
-	assert.Equal(t, goodKey, reveal(s["SECRET_KEY_BASE"]).StringValue())
+	s := pulumitest.Reveal(r.Get(t, "emothe-prod-secrets").Inputs["values"]).ObjectValue()
+	assert.Equal(t, "postgres://u:mpgpw@pooler.abc.flympg.net/db", pulumitest.Reveal(s["DATABASE_URL"]).StringValue(), "the app goes through the pooler")
+	assert.Equal(t, "postgres://u:mpgpw@direct.abc.flympg.net/db", pulumitest.Reveal(s["DATABASE_DIRECT_URL"]).StringValue(), "migrations go direct")
+	assert.Equal(t, goodKey, pulumitest.Reveal(s["SECRET_KEY_BASE"]).StringValue())
 	assert.Equal(t, "pooler.abc.flympg.net", r.outputs["databaseHost"])
 
-	cert := r.get(t, "emothe-prod-cert")
+	cert := r.Get(t, "emothe-prod-cert")
 	assert.Equal(t, "emothe.example.org", cert.Inputs["hostname"].StringValue())
 	assert.Equal(t, []string{"emothe.example.org AAAA 2a09:8280:1::1 (routing)"}, r.outputs["dnsRecords"])
 	assert.Equal(t, "https://emothe.example.org", r.outputs["url"])
@@ -335,31 +234,31 @@ func TestProdUsesProtectedManagedPostgres(t *testing.T) {
 // before anything else goes.
 func TestDestroyGuardStandsBeforeEverything(t *testing.T) {
 	r := deployed(t, "prod", values(prod))
-	g := r.get(t, "emothe-prod-destroy-guard")
+	g := r.Get(t, "emothe-prod-destroy-guard")
 	assert.True(t, g.Protect, "protected with the database")
 	for _, leaf := range []string{"emothe-prod-machines", "emothe-prod-cert", "emothe-prod-ip-shared_v4", "emothe-prod-ip-v6"} {
-		assert.True(t, g.dependsOn(leaf), "the guard must go before %s", leaf)
+		assert.True(t, g.DependsOn(leaf), "the guard must go before %s", leaf)
 	}
-	assert.False(t, deployed(t, "dev", values(dev)).get(t, "emothe-dev-destroy-guard").Protect)
+	assert.False(t, deployed(t, "dev", values(dev)).Get(t, "emothe-dev-destroy-guard").Protect)
 }
 
 func TestMachinesBootWithTheSecretsVersion(t *testing.T) {
 	r := deployed(t, "prod", values(prod))
-	g := r.get(t, "emothe-prod-machines")
-	assert.Equal(t, float64(secretVersion), reveal(g.Inputs["minSecretsVersion"]).NumberValue())
-	assert.True(t, g.dependsOn("emothe-prod-secrets"), "machines wait for their secrets")
-	assert.True(t, g.dependsOn("emothe-prod-db"), "and for their database")
-	assert.Equal(t, []string{"migrate"}, strs(g.Inputs["releaseCommand"]))
-	assert.Equal(t, []string{"mad", "cdg"}, strs(g.Inputs["regions"]))
+	g := r.Get(t, "emothe-prod-machines")
+	assert.Equal(t, float64(secretVersion), pulumitest.Reveal(g.Inputs["minSecretsVersion"]).NumberValue())
+	assert.True(t, g.DependsOn("emothe-prod-secrets"), "machines wait for their secrets")
+	assert.True(t, g.DependsOn("emothe-prod-db"), "and for their database")
+	assert.Equal(t, []string{"migrate"}, pulumitest.Strings(g.Inputs["releaseCommand"]))
+	assert.Equal(t, []string{"mad", "cdg"}, pulumitest.Strings(g.Inputs["regions"]))
 	assert.Equal(t, "bluegreen", g.Inputs["strategy"].ObjectValue()["type"].StringValue())
 }
 
 func TestIPAddresses(t *testing.T) {
 	r := deployed(t, "dev", values(dev))
-	assert.ElementsMatch(t, []string{"emothe-dev-ip-shared_v4", "emothe-dev-ip-v6"}, r.ofType(typeIP))
+	assert.ElementsMatch(t, []string{"emothe-dev-ip-shared_v4", "emothe-dev-ip-v6"}, r.names(typeIP))
 	r = deployed(t, "dev", values(dev, "dedicatedIpv4", "true"))
-	assert.ElementsMatch(t, []string{"emothe-dev-ip-v4", "emothe-dev-ip-v6"}, r.ofType(typeIP))
-	assert.Equal(t, "v4", r.get(t, "emothe-dev-ip-v4").Inputs["type"].StringValue())
+	assert.ElementsMatch(t, []string{"emothe-dev-ip-v4", "emothe-dev-ip-v6"}, r.names(typeIP))
+	assert.Equal(t, "v4", r.Get(t, "emothe-dev-ip-v4").Inputs["type"].StringValue())
 }
 
 func TestSecretsAreMarkedSecret(t *testing.T) {
@@ -368,19 +267,11 @@ func TestSecretsAreMarkedSecret(t *testing.T) {
 		"prod": values(prod),
 	} {
 		r := deployed(t, st, cfg)
-		for name, reg := range r.got {
-			shown := plain(resource.NewObjectProperty(reg.Inputs))
+		for _, reg := range r.Resources() {
+			shown := pulumitest.Plain(resource.NewObjectProperty(reg.Inputs))
 			for _, s := range []string{goodKey, "db-pass-with", "fm2_tok3n", "mpgpw"} {
-				assert.NotContains(t, shown, s, "%s/%s holds a secret outside a secret value", st, name)
+				assert.NotContains(t, shown, s, "%s/%s holds a secret outside a secret value", st, reg.Name)
 			}
 		}
 	}
-}
-
-func strs(v resource.PropertyValue) []string {
-	var out []string
-	for _, e := range reveal(v).ArrayValue() {
-		out = append(out, reveal(e).StringValue())
-	}
-	return out
 }

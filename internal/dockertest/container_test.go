@@ -1,37 +1,16 @@
 package dockertest
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
-// builderImage is the Dockerfile's first base image, which `make tools`
-// guarantees locally and which has a shell for health commands.
-func builderImage(t *testing.T) string {
-	t.Helper()
-	f, err := os.Open(filepath.Join(RepoRoot(t), "Dockerfile"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	for sc := bufio.NewScanner(f); sc.Scan(); {
-		if fields := strings.Fields(sc.Text()); len(fields) > 1 && strings.EqualFold(fields[0], "FROM") {
-			return fields[1]
-		}
-	}
-	t.Fatal("no FROM line in the Dockerfile")
-	return ""
-}
-
 func TestWaitHealthy(t *testing.T) {
 	RequireEngine(t)
-	img := builderImage(t)
+	img := BuilderImage(t)
 	fast := []string{"--health-interval", "100ms", "--health-retries", "1"}
 	cases := []struct {
 		name    string

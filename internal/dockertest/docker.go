@@ -4,6 +4,7 @@
 package dockertest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emothe/emothe/internal/testenv"
 )
 
 // Docker runs the docker CLI and returns its trimmed standard output. A failure
@@ -53,24 +56,23 @@ func RequireEngine(tb testing.TB) {
 	}
 }
 
-// RepoRoot is the directory of the go.mod above the working directory: the
-// build context of the repository's Dockerfile.
-func RepoRoot(tb testing.TB) string {
+// BuilderImage is the first base image of the repository's Dockerfile, a
+// Debian bookworm with a shell that `make tools` guarantees locally, for
+// tests that need some image without pulling one.
+func BuilderImage(tb testing.TB) string {
 	tb.Helper()
-	dir, err := os.Getwd()
+	f, err := os.Open(filepath.Join(testenv.RepoRoot(tb), "Dockerfile"))
 	if err != nil {
-		tb.Fatalf("working directory: %v", err)
+		tb.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
+	defer f.Close()
+	for sc := bufio.NewScanner(f); sc.Scan(); {
+		if fields := strings.Fields(sc.Text()); len(fields) > 1 && strings.EqualFold(fields[0], "FROM") {
+			return fields[1]
 		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("no go.mod above the working directory")
-		}
-		dir = parent
 	}
+	tb.Fatal("no FROM line in the Dockerfile")
+	return ""
 }
 
 // Build builds the repository's Dockerfile under tag, with build args given
@@ -84,7 +86,7 @@ func Build(tb testing.TB, tag string, buildArgs ...string) string {
 	for _, a := range buildArgs {
 		args = append(args, "--build-arg", a)
 	}
-	if _, err := combined(ctx, append(args, RepoRoot(tb))...); err != nil {
+	if _, err := combined(ctx, append(args, testenv.RepoRoot(tb))...); err != nil {
 		tb.Fatal(err)
 	}
 	return Inspect(tb, tag, "{{.Id}}")

@@ -1,7 +1,6 @@
 package dockertest
 
 import (
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -28,16 +27,4 @@ func EnvFile(tb testing.TB, vars map[string]string) string {
 		tb.Fatalf("write env file: %v", err)
 	}
 	return path
-}
-
-// FreePort returns a TCP port on 127.0.0.1 that nothing listens on right now,
-// for a container on the host network to serve on.
-func FreePort(tb testing.TB) int {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("pick a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

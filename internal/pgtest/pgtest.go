@@ -15,7 +15,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,6 +26,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/emothe/emothe/internal/testenv"
 )
 
 // binGlob is where Debian's postgresql-NN packages put the server binaries.
@@ -185,7 +186,7 @@ func (s *Server) init(bin string, runAs *syscall.Credential) error {
 
 // start runs postgres on a free port and waits until it accepts logins.
 func (s *Server) start(bin string, runAs *syscall.Credential) error {
-	port, err := freePort()
+	port, err := testenv.FreePort()
 	if err != nil {
 		return err
 	}
@@ -251,13 +252,4 @@ func (s *Server) logTail() string {
 		b = b[len(b)-max:]
 	}
 	return string(b)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

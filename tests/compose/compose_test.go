@@ -23,6 +23,7 @@ import (
 	deploy "github.com/emothe/emothe/infra/compose"
 	"github.com/emothe/emothe/infra/stack"
 	"github.com/emothe/emothe/internal/dockertest"
+	"github.com/emothe/emothe/internal/testenv"
 )
 
 // loadRate is the steady load during an update, in requests per second.
@@ -37,7 +38,8 @@ type project struct {
 
 func newProject(tb testing.TB) project {
 	tb.Helper()
-	port := dockertest.FreePort(tb)
+	port, err := testenv.FreePort()
+	require.NoError(tb, err)
 	values := map[string]string{
 		"backend": "compose", "appName": "emothe-it-" + randomHex(3), "logLevel": "warn",
 		"replicas": "2", "httpPort": strconv.Itoa(port),

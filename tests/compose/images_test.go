@@ -1,11 +1,8 @@
 package compose
 
 import (
-	"bufio"
 	"context"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,7 +34,7 @@ func buildImages(tb testing.TB) images {
 	tb.Helper()
 	dockertest.RequireEngine(tb)
 	built.once.Do(func() {
-		base := builderImage(tb)
+		base := dockertest.BuilderImage(tb)
 		for tag, dir := range map[string]string{postgresImage: "postgres", proxyImage: "caddy"} {
 			buildStandIn(tb, tag, dir, base)
 		}
@@ -61,22 +58,4 @@ func buildStandIn(tb testing.TB, tag, dir, base string) {
 		filepath.Join("images", dir)); err != nil {
 		tb.Fatalf("build %s: %v", tag, err)
 	}
-}
-
-// builderImage is the Dockerfile's first base image, a Debian bookworm that
-// `make tools` guarantees locally.
-func builderImage(tb testing.TB) string {
-	tb.Helper()
-	f, err := os.Open(filepath.Join(dockertest.RepoRoot(tb), "Dockerfile"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	for sc := bufio.NewScanner(f); sc.Scan(); {
-		if fields := strings.Fields(sc.Text()); len(fields) > 1 && strings.EqualFold(fields[0], "FROM") {
-			return fields[1]
-		}
-	}
-	tb.Fatal("no FROM line in the Dockerfile")
-	return ""
 }

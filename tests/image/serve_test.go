@@ -14,6 +14,7 @@ import (
 
 	"github.com/emothe/emothe/internal/dockertest"
 	"github.com/emothe/emothe/internal/pgtest"
+	"github.com/emothe/emothe/internal/testenv"
 )
 
 // service is one database migrated by the image, ready for containers of the
@@ -40,7 +41,10 @@ func migrated(tb testing.TB) service {
 // its base URL.
 func (s service) serve(tb testing.TB, extraRunArgs ...string) (*dockertest.Container, string) {
 	tb.Helper()
-	port := dockertest.FreePort(tb)
+	port, err := testenv.FreePort()
+	if err != nil {
+		tb.Fatal(err)
+	}
 	key := make([]byte, 48)
 	rand.Read(key) // never fails (crypto/rand, Go 1.24+)
 	env := dockertest.EnvFile(tb, map[string]string{

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emothe/emothe/internal/testenv"
 	"github.com/emothe/emothe/tests/e2e/harness"
 )
 
@@ -35,7 +36,7 @@ type workspace struct {
 // cache from one run of the tests to the next.
 func newWorkspace(t *testing.T, stacks ...*harness.Stack) *workspace {
 	t.Helper()
-	repo := root(t)
+	repo := testenv.RepoRoot(t)
 	sum := sha256.Sum256([]byte(repo))
 	dir := filepath.Join(os.TempDir(), "emothe-workflows-"+hex.EncodeToString(sum[:6]))
 	must(t, os.RemoveAll(dir))

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/emothe/emothe/internal/testenv"
 )
 
 // script runs a .github/scripts shell script as a step would, with env
@@ -19,8 +21,8 @@ func script(t *testing.T, name string, env map[string]string, args ...string) (o
 	dir := t.TempDir()
 	outFile, sumFile := filepath.Join(dir, "output"), filepath.Join(dir, "summary")
 	must(t, os.WriteFile(outFile, nil, 0o600))
-	cmd := exec.Command(filepath.Join(root(t), ".github", "scripts", name), args...)
-	cmd.Dir = root(t)
+	cmd := exec.Command(filepath.Join(testenv.RepoRoot(t), ".github", "scripts", name), args...)
+	cmd.Dir = testenv.RepoRoot(t)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "GITHUB_OUTPUT=" + outFile, "GITHUB_STEP_SUMMARY=" + sumFile}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
@@ -102,7 +104,7 @@ func previewComment(t *testing.T, state, stack, text, outcome string) (string, b
 	runner, err := filepath.Abs(filepath.Join("testdata", "github-script.js"))
 	must(t, err)
 	cmd := exec.Command("node", runner, js, state)
-	cmd.Dir = root(t)
+	cmd.Dir = testenv.RepoRoot(t)
 	cmd.Env = append(os.Environ(), "STACK="+stack, "PREVIEW="+file, "OUTCOME="+outcome,
 		"GITHUB_STEP_SUMMARY="+filepath.Join(dir, "summary"),
 		"GITHUB_SCRIPT_CONTEXT="+scriptContext(&ghContext{values: map[string]string{"github.event.pull_request.number": "12"}}))
@@ -152,7 +154,7 @@ func TestActionlint(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		return string(out), err == nil
 	}
-	out, ok := run(root(t))
+	out, ok := run(testenv.RepoRoot(t))
 	require.True(t, ok, out)
 	assert.Contains(t, out, "workflows clean")
 
@@ -160,7 +162,7 @@ func TestActionlint(t *testing.T) {
 	// unknown context.
 	dir := t.TempDir()
 	for _, f := range []string{"actionlint.sh", "lib.sh"} {
-		b, err := os.ReadFile(filepath.Join(root(t), "scripts", f))
+		b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "scripts", f))
 		require.NoError(t, err)
 		must(t, os.MkdirAll(filepath.Join(dir, "scripts"), 0o755))
 		must(t, os.WriteFile(filepath.Join(dir, "scripts", f), b, 0o755))

@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/mod/modfile"
+
+	"github.com/emothe/emothe/internal/testenv"
 )
 
 var workflowFiles = []string{"ci.yml", "preview.yml", "deploy.yml", "drift.yml"}
@@ -27,7 +29,7 @@ func TestActionsArePinned(t *testing.T) {
 	release := regexp.MustCompile(`^\s*#\s*v\d+\.\d+\.\d+\s*$`)
 	seen := 0
 	for _, f := range files {
-		b, err := os.ReadFile(filepath.Join(root(t), f))
+		b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), f))
 		require.NoError(t, err)
 		for _, m := range uses.FindAllStringSubmatch(string(b), -1) {
 			ref, comment := m[1], m[2]
@@ -45,7 +47,7 @@ func TestActionsArePinned(t *testing.T) {
 // TestPulumiCLIMatchesGoMod: the CLI the workflows install is the version
 // of the SDK the program is built with.
 func TestPulumiCLIMatchesGoMod(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(root(t), "go.mod"))
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "go.mod"))
 	require.NoError(t, err)
 	mod, err := modfile.Parse("go.mod", b, nil)
 	require.NoError(t, err)
@@ -56,7 +58,7 @@ func TestPulumiCLIMatchesGoMod(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, sdk, "go.mod requires no github.com/pulumi/pulumi/sdk/v3")
-	action, err := os.ReadFile(filepath.Join(root(t), ".github", "actions", "setup", "action.yml"))
+	action, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), ".github", "actions", "setup", "action.yml"))
 	require.NoError(t, err)
 	assert.Contains(t, string(action), "pulumi-version: "+sdk)
 }
@@ -65,7 +67,7 @@ func TestPulumiCLIMatchesGoMod(t *testing.T) {
 // somewhere (every Pulumi.<stack>.yaml but the local one), and deploy
 // brings up exactly those.
 func TestStackMatrices(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(root(t), "Pulumi.*.yaml"))
+	files, err := filepath.Glob(filepath.Join(testenv.RepoRoot(t), "Pulumi.*.yaml"))
 	require.NoError(t, err)
 	var stacks []string
 	for _, f := range files {
@@ -117,7 +119,7 @@ func TestDeployShape(t *testing.T) {
 // the Makefile's target of the same operation runs, with the stack from
 // the job; the workflow tests run those very steps.
 func TestPulumiStepsUseTheMakeEntryPoint(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(root(t), "Makefile"))
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "Makefile"))
 	require.NoError(t, err)
 	makefile := string(b)
 	entry := regexp.MustCompile(`go run \./tools/stack -stack "\$STACK"( -refresh)? (\w+)`)

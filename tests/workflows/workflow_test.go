@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/emothe/emothe/internal/testenv"
 	"github.com/emothe/emothe/tests/e2e/harness"
 )
 
@@ -94,17 +95,11 @@ func (j *job) stacks() []string {
 	return out
 }
 
-// root is the repository root.
-func root(t *testing.T) string {
-	t.Helper()
-	return harness.Root(t)
-}
-
 // load reads .github/workflows/<name>.
 func load(t *testing.T, name string) *workflow {
 	t.Helper()
 	file := filepath.Join(".github", "workflows", name)
-	b, err := os.ReadFile(filepath.Join(root(t), file))
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), file))
 	if err != nil {
 		t.Fatalf("read %s: %v", file, err)
 	}

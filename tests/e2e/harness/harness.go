@@ -26,6 +26,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/emothe/emothe/internal/testenv"
 	"github.com/emothe/emothe/provider/flyfake"
 )
 
@@ -53,26 +54,6 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
-// Root is the repository root: the directory of go.mod above the working
-// directory (a test runs in its package's directory).
-func Root(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatalf("working directory: %v", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("no go.mod above the working directory: run the tests from inside the repository")
-		}
-		dir = parent
-	}
-}
-
 // Env is one isolated Pulumi environment and one Fly fake.
 type Env struct {
 	Root string
@@ -89,7 +70,7 @@ type Env struct {
 // skips, when the CLI is missing.
 func New(tb testing.TB, opts flyfake.Options) *Env {
 	tb.Helper()
-	root := Root(tb)
+	root := testenv.RepoRoot(tb)
 	cli := requirePulumi(tb)
 	plugin.once.Do(func() { plugin.dir, plugin.err = buildPlugin(root) })
 	if plugin.err != nil {
