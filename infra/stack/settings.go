@@ -19,13 +19,14 @@ const (
 type Setting struct {
 	Key     string
 	Kind    Kind
-	Default string // what Pulumi.yaml declares; required secrets have none
-	Secret  bool
-	// Optional secrets may stay unset. Pulumi.yaml cannot give a secret a
-	// default (its CLI would demand the key on every stack), so it declares
-	// them as plain strings defaulting to ""; the loader still refuses a
-	// value that is not stored encrypted.
-	Optional    bool
+	Default string // what Pulumi.yaml declares
+	// Secret settings must be stored encrypted (the loader refuses plain
+	// text). Pulumi.yaml still declares them as plain strings defaulting to
+	// "": a secret there can have no default, and the CLI would stop a stack
+	// lacking one with its own terse message; the program instead names the
+	// exact `pulumi config set --secret` command, and only when the stack's
+	// backend needs that secret.
+	Secret      bool
 	Description string
 }
 
@@ -64,9 +65,9 @@ var Settings = []Setting{
 	{Key: "backupRetentionDays", Kind: KindInteger, Default: "7", Description: "Compose: days of pg_dump backups kept."},
 	{Key: "postgresImage", Kind: KindString, Description: "Postgres image of the self-run database (Fly database=machine; Compose, also for backups); empty means the official postgres image of emothe:postgresVersion."},
 	{Key: "proxyImage", Kind: KindString, Default: "caddy:2.10", Description: "Compose: reverse proxy image (Caddy)."},
-	{Key: "databaseUrl", Kind: KindString, Secret: true, Optional: true, Description: "Compose: URL of an external (managed) Postgres; when set, no Postgres container runs. Set with `pulumi config set --secret`."},
+	{Key: "databaseUrl", Kind: KindString, Secret: true, Description: "Compose: URL of an external (managed) Postgres; when set, no Postgres container runs. Set with `pulumi config set --secret`."},
 	{Key: "databasePort", Kind: KindInteger, Default: "0", Description: "Compose, local engine only: publish Postgres on this port of 127.0.0.1 for local tools; 0 publishes nothing."},
 	{Key: "registry", Kind: KindString, Description: "Compose: repository the built image is pushed to, for a remote Docker host, e.g. ghcr.io/acme/emothe. Empty: built on the Docker host, no push."},
 	{Key: "registryUsername", Kind: KindString, Description: "Compose: user name for emothe:registry."},
-	{Key: "registryPassword", Kind: KindString, Secret: true, Optional: true, Description: "Compose: password or token for emothe:registry. Set with `pulumi config set --secret`."},
+	{Key: "registryPassword", Kind: KindString, Secret: true, Description: "Compose: password or token for emothe:registry. Set with `pulumi config set --secret`."},
 }

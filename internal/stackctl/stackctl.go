@@ -58,7 +58,8 @@ func EnsureSecrets(ctx context.Context, st auto.Stack) ([]string, error) {
 			continue
 		}
 		key := stack.Namespace + ":" + s.Key
-		if _, err := st.GetConfig(ctx, key); err == nil {
+		// Pulumi.yaml defaults every secret to "", which reads back as set.
+		if v, err := st.GetConfig(ctx, key); err == nil && v.Value != "" {
 			continue
 		}
 		b := make([]byte, n)

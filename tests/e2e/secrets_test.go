@@ -31,7 +31,7 @@ func TestMissingSecretsThenMakeSecrets(t *testing.T) {
 	var out strings.Builder
 	_, err := s.St.Preview(ctx, optpreview.ProgressStreams(&out), optpreview.ErrorProgressStreams(&out))
 	require.Error(t, err)
-	assert.Contains(t, out.String()+err.Error(), "secretKeyBase")
+	assert.Contains(t, out.String()+err.Error(), "pulumi config set --secret emothe:secretKeyBase <value> --stack dev")
 	assert.Zero(t, env.Fake.Calls().Writes, "a stack missing secrets writes nothing to Fly")
 
 	keys, err := stackctl.EnsureSecrets(ctx, s.St)
