@@ -57,9 +57,13 @@ unit:
 e2e: tools
 	$(GO_TEST) ./tests/...
 
-## bench: every benchmark, reported by go test -bench.
+## bench: every benchmark, reported by go test -bench. A request or a
+## container start is cheap and wants many samples; a rollout or an `up` is
+## one whole scenario per op.
 bench: tools
-	go test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+	go test -run '^$$' -bench . -benchtime 20000x ./app
+	go test -run '^$$' -bench . -benchtime 5x ./tests/image
+	go test -run '^$$' -bench . -benchtime 1x -timeout 60m $$(go list ./... | grep -v -e '/app$$' -e '/tests/image$$')
 
 ## codegen: regenerate the Fly client, the fake's server, the provider schema and SDK.
 codegen:

@@ -297,17 +297,16 @@ func (r *rollout) bluegreen(ctx context.Context, blue []GroupMachine) error {
 		green[i], err = r.launch(ctx, b.Region, true)
 		return err
 	})
-	for _, m := range green {
-		if err != nil {
-			break
-		}
-		id := opt.Val(m.Id)
-		r.say("machine %s (%s): healthy, taking traffic", id, opt.Val(m.Region))
-		if uerr := r.client.Uncordon(ctx, r.in.App, id, opt.Val(m.Nonce)); uerr != nil {
-			err = fmt.Errorf("uncordoning green machine %s: %w", id, uerr)
-			break
-		}
-		r.releaseCreationLease(ctx, m)
+	if err == nil {
+		err = each(green, parallel, func(_ int, m flyapi.Machine) error {
+			id := opt.Val(m.Id)
+			r.say("machine %s (%s): healthy, taking traffic", id, opt.Val(m.Region))
+			if err := r.client.Uncordon(ctx, r.in.App, id, opt.Val(m.Nonce)); err != nil {
+				return fmt.Errorf("uncordoning green machine %s: %w", id, err)
+			}
+			r.releaseCreationLease(ctx, m)
+			return nil
+		})
 	}
 	if err != nil {
 		for _, m := range green {
@@ -317,18 +316,23 @@ func (r *rollout) bluegreen(ctx context.Context, blue []GroupMachine) error {
 		}
 		return fmt.Errorf("bluegreen rollout failed, so its new machines were destroyed and the old ones keep serving: %w", err)
 	}
-	for _, b := range blue {
+	// Every old machine leaves traffic before any is destroyed.
+	err = each(blue, parallel, func(_ int, b GroupMachine) error {
 		r.say("machine %s (%s): out of traffic, destroying it", b.ID, b.Region)
 		if err := r.client.Cordon(ctx, r.in.App, b.ID, leases[b.ID].Nonce()); err != nil {
 			return fmt.Errorf("bluegreen: cordoning old machine %s (the new machines already serve): %w", b.ID, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	for _, b := range blue {
+	return each(blue, parallel, func(_ int, b GroupMachine) error {
 		if err := r.client.DestroyMachine(ctx, r.in.App, b.ID, leases[b.ID].Nonce()); err != nil {
 			return fmt.Errorf("bluegreen: destroying old machine %s (the new machines already serve): %w", b.ID, err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // destroyAll destroys machines under their lease, so no one else's
@@ -342,13 +346,13 @@ func (r *rollout) destroyAll(ctx context.Context, machines []GroupMachine) error
 		return err
 	}
 	defer release()
-	for _, m := range machines {
+	return each(machines, parallel, func(_ int, m GroupMachine) error {
 		r.say("machine %s (%s): no longer wanted, destroying it", m.ID, m.Region)
 		if err := r.client.DestroyMachine(ctx, r.in.App, m.ID, leases[m.ID].Nonce()); err != nil {
 			return fmt.Errorf("destroying machine %s (%s): %w", m.ID, m.Region, err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // discard destroys a machine this rollout created and gave up on. It runs
@@ -366,23 +370,34 @@ func (r *rollout) discard(ctx context.Context, m flyapi.Machine) {
 // leaseAll takes the lease of every machine (the client refreshes them);
 // release gives them back, also after ctx is cancelled.
 func (r *rollout) leaseAll(ctx context.Context, machines []GroupMachine) (map[string]*fly.Lease, func(), error) {
-	leases := map[string]*fly.Lease{}
+	held := make([]*fly.Lease, len(machines))
 	release := func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
-		for id, l := range leases {
-			if err := l.Release(ctx); err != nil {
-				r.say("machine %s: releasing its lease failed, it expires within %s: %v", id, leaseTTL, err)
+		_ = each(machines, parallel, func(i int, m GroupMachine) error {
+			if l := held[i]; l != nil {
+				if err := l.Release(ctx); err != nil {
+					r.say("machine %s: releasing its lease failed, it expires within %s: %v", m.ID, leaseTTL, err)
+				}
 			}
-		}
+			return nil
+		})
 	}
-	for _, m := range machines {
+	err := each(machines, parallel, func(i int, m GroupMachine) error {
 		l, err := r.client.AcquireLease(ctx, r.in.App, m.ID, leaseTTL)
 		if err != nil {
-			release()
-			return nil, nil, fmt.Errorf("machine %s (%s): %w", m.ID, m.Region, err)
+			return fmt.Errorf("machine %s (%s): %w", m.ID, m.Region, err)
 		}
-		leases[m.ID] = l
+		held[i] = l
+		return nil
+	})
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	leases := make(map[string]*fly.Lease, len(machines))
+	for i, m := range machines {
+		leases[m.ID] = held[i]
 	}
 	return leases, release, nil
 }
