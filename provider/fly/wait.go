@@ -17,11 +17,17 @@ import (
 // not know yet: a wait right after a create can race the create.
 const notFoundGrace = 10 * time.Second
 
+// runningSlice bounds one wait for "started": a machine that exits instead is
+// noticed within it. Three seconds keeps that prompt at one cheap read per
+// slice, well inside Fly's per-machine rate limits.
+const runningSlice = 3 * time.Second
+
 // WaitState loops over Fly's wait endpoint, which blocks at most 60 seconds
 // and answers 408 when the state was not reached. While awaiting "started"
-// each call is kept to 10 seconds and every 408 is followed by a look at the
-// machine, so a machine that stopped, failed or was destroyed ends the wait
-// with *MachineExitedError within seconds instead of at the timeout.
+// each call is kept to runningSlice and every 408 is followed by a look at
+// the machine, so a machine that stopped, failed or was destroyed ends the
+// wait with *MachineExitedError within seconds instead of at the timeout.
+// (The spec's wait takes one state, so "started or exited" cannot be asked.)
 func (c *APIClient) WaitState(ctx context.Context, app, id, version string, timeout time.Duration, states ...string) error {
 	if len(states) == 0 {
 		states = []string{"started"}
@@ -35,7 +41,7 @@ func (c *APIClient) WaitState(ctx context.Context, app, id, version string, time
 	running := slices.Contains(states, "started")
 	slice := 60 * time.Second
 	if running {
-		slice = 10 * time.Second
+		slice = runningSlice
 	}
 	timedOut := func(err error) error {
 		return fmt.Errorf("machine %s did not reach state %s in time (timeout %s): %w", id, want, timeout, late(ctx, err))

@@ -26,6 +26,9 @@ type Faults struct {
 	// ReleaseExitCode is the exit code of release-command machines (restart
 	// policy "no" with auto_destroy) when they finish.
 	ReleaseExitCode int `json:"release_exit_code,omitempty"`
+	// CrashExitCode, when not zero, makes every other machine's process exit
+	// with this code right after it starts: a service that crashes on boot.
+	CrashExitCode int `json:"crash_exit_code,omitempty"`
 	// NoCapacityRegions answer machine creates in these regions with Fly's
 	// insufficient_capacity error.
 	NoCapacityRegions []string `json:"no_capacity_regions,omitempty"`
@@ -50,6 +53,9 @@ func (fl Faults) Validate() error {
 	}
 	if c := fl.ReleaseExitCode; c < 0 || c > 255 {
 		return fmt.Errorf("release_exit_code %d is out of range: use 0 to 255", c)
+	}
+	if c := fl.CrashExitCode; c < 0 || c > 255 {
+		return fmt.Errorf("crash_exit_code %d is out of range: use 1 to 255, or 0 for no crash", c)
 	}
 	return nil
 }

@@ -28,6 +28,7 @@ const (
 const (
 	pendingStarted = "started" // a boot (start or update) completes
 	pendingExit    = "exit"    // a release command's process finishes
+	pendingCrash   = "crash"   // a process exits on its own (the CrashExitCode fault)
 )
 
 type machine struct {
@@ -101,6 +102,8 @@ func (f *Fake) settle(a *app, m *machine, now time.Time) {
 			f.addEvent(m, at, "start", stateStarted, nil)
 			if runsToCompletion(m.config) {
 				m.pending, m.pendingAt = pendingExit, at.Add(f.opts.BootDelay)
+			} else if f.faults.CrashExitCode != 0 {
+				m.pending, m.pendingAt = pendingCrash, at
 			}
 		case pendingExit:
 			m.state, m.updatedAt = stateStopped, at
@@ -113,6 +116,16 @@ func (f *Fake) settle(a *app, m *machine, now time.Time) {
 				"restart_count": 0,
 			})
 			f.destroy(a, m, at)
+		case pendingCrash:
+			m.state, m.updatedAt = stateStopped, at
+			f.addEvent(m, at, "exit", stateStopped, map[string]any{
+				"exit_event": map[string]any{
+					"exit_code":      f.faults.CrashExitCode,
+					"oom_killed":     false,
+					"requested_stop": false,
+				},
+				"restart_count": 0,
+			})
 		}
 	}
 }

@@ -190,6 +190,27 @@ func TestUnhealthyStopsRolling(t *testing.T) {
 	assert.Equal(t, versions[done], g.machines()[done].Version, "the updated machine is not updated twice")
 }
 
+// A machine whose new version exits on boot stops a rolling update at once,
+// with its exit code, instead of waiting out the (long) wait timeout: the
+// error comes from the exit, not from a timeout.
+func TestCrashingMachineStopsRollingFast(t *testing.T) {
+	g := newGroup(t, flyfake.Options{})
+	in := func(image string) map[string]any { return with(args(image, nil), strategy("rolling", 1, "2m")) }
+	g.mustUp(in("nginx:1"))
+	require.NoError(t, g.env.Fake.SetFaults(flyfake.Faults{CrashExitCode: 3}))
+
+	_, err := g.up(in("nginx:2"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "rolling rollout stopped")
+	assert.Contains(t, err.Error(), "exit code 3")
+	assert.NotContains(t, err.Error(), "timed out")
+	images := map[string]int{}
+	for _, m := range g.machines() {
+		images[*m.Config.Image]++
+	}
+	assert.Equal(t, map[string]int{"nginx:1": 3, "nginx:2": 1}, images, "stopped after the first machine")
+}
+
 func TestBluegreen(t *testing.T) {
 	g := newGroup(t, flyfake.Options{})
 	in := func(image string) map[string]any {
