@@ -98,8 +98,25 @@ YAML
 	wait_until 30 registry_answers || die "the registry did not answer on $REGISTRY_ADDR within 30s; see $EMOTHE_LOG/registry.log"
 }
 
+# compose_cli builds Docker Compose v2 at the version tools/compose pins as
+# the docker CLI plugin, unless `docker compose` already answers.
+compose_cli() {
+	if docker compose version >/dev/null 2>&1; then
+		say "docker compose: $(docker compose version --short 2>/dev/null)"
+		return
+	fi
+	local version plugins=${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins
+	version=$(cd "$REPO_ROOT/tools/compose" && go list -m -f '{{.Version}}' github.com/docker/compose/v2)
+	say "docker compose: building $version into $plugins (a few minutes, once)"
+	mkdir -p "$plugins"
+	(cd "$REPO_ROOT/tools/compose" && go build -o "$plugins/docker-compose.tmp" \
+		-ldflags "-X github.com/docker/compose/v2/internal.Version=$version" github.com/docker/compose/v2/cmd)
+	mv "$plugins/docker-compose.tmp" "$plugins/docker-compose"
+}
+
 apt_packages
 pulumi_cli
 docker_engine
+compose_cli
 local_registry
 "$REPO_ROOT/scripts/baseimages.sh"

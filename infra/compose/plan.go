@@ -1,6 +1,9 @@
 package compose
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/url"
@@ -120,7 +123,26 @@ func Plan(cfg *stack.Config, image string) Spec {
 
 	s.URL = stack.PublicURL(cfg, "http://localhost:"+strconv.Itoa(k.HTTPPort))
 	s.DNSRecords = dnsRecords(cfg.Domain, k.DockerHost)
+	for i := range s.Containers {
+		s.Containers[i].Labels[configHashLabel] = configHash(s.Containers[i])
+	}
 	return s
+}
+
+// configHashLabel is how Docker Compose tells its containers from others:
+// `docker compose ps` and `logs` list only containers that carry it.
+const configHashLabel = "com.docker.compose.config-hash"
+
+// configHash fingerprints a container's spec, labels aside, as Compose's
+// own hash fingerprints a service's config.
+func configHash(c Container) string {
+	c.Labels = nil
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic("compose: a Container always marshals: " + err.Error())
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // DatabaseURL is the app's URL of the project's own Postgres container.

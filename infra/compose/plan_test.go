@@ -2,6 +2,7 @@ package compose_test
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
 	"strings"
@@ -202,7 +203,11 @@ func TestPlanImageUpdateChangesOnlyTheRelease(t *testing.T) {
 		}
 		assert.Equal(t, imageB, updated.Image)
 		assert.Equal(t, compose.StartFirst, updated.Rollout, "%s must start before the old one stops", old.Name)
+		const hash = "com.docker.compose.config-hash"
+		assert.NotEqual(t, old.Labels[hash], updated.Labels[hash], "%s: the config hash follows the image", old.Name)
 		old.Image = updated.Image
+		old.Labels = maps.Clone(old.Labels)
+		old.Labels[hash] = updated.Labels[hash]
 		assert.True(t, reflect.DeepEqual(old, updated), "%s changed beyond its image", old.Name)
 	}
 }

@@ -101,6 +101,19 @@ func TestComposeStack(t *testing.T) {
 		}, strings.Split(out, "\n"))
 	})
 
+	t.Run("docker compose -p <project> ps and logs see the stack", func(t *testing.T) {
+		out, err := dockertest.Docker(ctx, "compose", "-p", d.spec.Project, "ps", "--all",
+			"--format", "{{.Service}} {{.State}}")
+		require.NoError(t, err)
+		assert.ElementsMatch(t, []string{
+			"db running", "migrate exited", "app running", "app running", "proxy running", "backup running",
+		}, strings.Split(out, "\n"))
+		// The stack logs at warn; Postgres's start-up lines come regardless.
+		logs, err := dockertest.Docker(ctx, "compose", "-p", d.spec.Project, "logs", "--no-color", "db")
+		require.NoError(t, err)
+		assert.Contains(t, logs, "database system is ready to accept connections", "a service's logs, by its name")
+	})
+
 	t.Run("only the proxy publishes a port, on loopback", func(t *testing.T) {
 		for name, id := range d.ids {
 			out, err := dockertest.Docker(ctx, "port", id)
