@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The toolchain bootstrap behind `make tools` and .ci/run: Debian packages,
-# the Pulumi CLI, a Docker engine, a local registry on 127.0.0.1:5000 and the
-# local base images. Every step checks first and does nothing when its thing
+# the Pulumi CLI with the plugins the program needs (pulumi-docker's provider
+# and the Go language host), a Docker engine, a local registry on
+# 127.0.0.1:5000 and the local base images. Every step checks first and does nothing when its thing
 # is already there, so a second run takes seconds.
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -40,6 +41,49 @@ pulumi_cli() {
 	*":$EMOTHE_BIN:"*) ;;
 	*) say "pulumi: add it to PATH with: export PATH=\"$EMOTHE_BIN:\$PATH\"" ;;
 	esac
+}
+
+# pulumi_plugins installs what `pulumi up` of this Go program needs beyond the
+# CLI: the pulumi-docker provider at the version go.mod's SDK asks for, and
+# the Go language host. EMOTHE_PLUGIN_DIR may name a directory of plugin
+# tarballs as Pulumi releases them (for machines without internet); else the
+# provider comes from Pulumi's own download and the host from the CLI's
+# install (the official installer bundles it) or from the Go module proxy.
+pulumi_plugins() {
+	local dir=${EMOTHE_PLUGIN_DIR:-} docker_version sdk_version tarball
+	[[ -z $dir || -d $dir ]] || die "EMOTHE_PLUGIN_DIR=$dir is not a directory; point it at a folder of plugin tarballs (e.g. pulumi-resource-docker-v4.10.0-linux-amd64.tar.gz) or unset it to download"
+	docker_version=$(cd "$REPO_ROOT" && go list -m -f '{{.Version}}' github.com/pulumi/pulumi-docker/sdk/v4)
+	if pulumi plugin ls --json 2>/dev/null | jq -e --arg v "${docker_version#v}" \
+		'any(.[]; .name == "docker" and .kind == "resource" and .version == $v)' >/dev/null; then
+		say "pulumi plugin: docker $docker_version installed"
+	elif tarball=$(plugin_tarball "$dir" "pulumi-resource-docker-$docker_version"); then
+		say "pulumi plugin: installing docker $docker_version from $tarball"
+		pulumi plugin install resource docker "$docker_version" --file "$tarball" >/dev/null
+	else
+		say "pulumi plugin: downloading docker $docker_version"
+		pulumi plugin install resource docker "$docker_version" >/dev/null ||
+			die "could not download the docker plugin $docker_version; offline, set EMOTHE_PLUGIN_DIR to a folder holding pulumi-resource-docker-$docker_version-linux-amd64.tar.gz"
+	fi
+
+	if command -v pulumi-language-go >/dev/null; then
+		say "pulumi language host: $(command -v pulumi-language-go)"
+	elif tarball=$(plugin_tarball "$dir" pulumi-language-go-); then
+		say "pulumi language host: extracting $tarball into $EMOTHE_BIN"
+		tar -xzf "$tarball" -C "$EMOTHE_BIN" pulumi-language-go
+	else
+		sdk_version=$(cd "$REPO_ROOT" && go list -m -f '{{.Version}}' github.com/pulumi/pulumi/sdk/v3)
+		say "pulumi language host: building $sdk_version into $EMOTHE_BIN"
+		GOBIN=$EMOTHE_BIN go install "github.com/pulumi/pulumi/sdk/go/pulumi-language-go/v3@$sdk_version" ||
+			die "no Go language host: install the Pulumi CLI with its official installer (it bundles pulumi-language-go), or set EMOTHE_PLUGIN_DIR to a folder holding pulumi-language-go-*-linux-amd64.tar.gz"
+	fi
+}
+
+# plugin_tarball DIR PREFIX prints the newest DIR/PREFIX*-linux-amd64.tar.gz.
+plugin_tarball() {
+	[[ -n $1 ]] || return 1
+	local found
+	found=$(find "$1" -maxdepth 1 -name "$2*-linux-amd64.tar.gz" | sort -V | tail -n 1)
+	[[ -n $found ]] && printf '%s\n' "$found"
 }
 
 # docker_engine starts dockerd in the background when nothing answers on the
@@ -116,6 +160,7 @@ compose_cli() {
 
 apt_packages
 pulumi_cli
+pulumi_plugins
 docker_engine
 compose_cli
 local_registry

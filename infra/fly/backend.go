@@ -118,7 +118,7 @@ func imageArgs(bd Build, token string) *docker.ImageArgs {
 			Platform:   pulumi.String(bd.Platform),
 		},
 		Registry: &docker.RegistryArgs{
-			Server:   pulumi.String(registry),
+			Server:   pulumi.String(bd.Registry),
 			Username: pulumi.String(bd.Username),
 			Password: secret(registryPassword(token)),
 		},

@@ -34,9 +34,6 @@ const (
 	EnvPostgresPassword = "POSTGRES_PASSWORD"
 )
 
-// registry is Fly's Docker registry; an app's images live under its name.
-const registry = "registry.fly.io"
-
 // Plan is everything the Fly backend deploys for one stack, decided from the
 // configuration alone. The Pulumi wiring (backend.go) only turns it into
 // resources; what is decided here is tested without Pulumi.
@@ -60,8 +57,10 @@ type Plan struct {
 
 // Build is how the image is built and pushed when no prebuilt one is set.
 type Build struct {
-	// Name is the pushed reference, registry.fly.io/<app>:<stack>.
-	Name       string
+	// Name is the pushed reference, <registry>/<app>:<stack>.
+	Name string
+	// Registry is the host Name is pushed to (Fly's: registry.fly.io).
+	Registry   string
 	Context    string
 	Dockerfile string
 	Platform   string
@@ -134,7 +133,8 @@ func NewPlan(cfg *stack.Config) (Plan, error) {
 		p.IPs[0] = flyio.IPTypeV4
 	}
 	p.Build = Build{
-		Name:       registry + "/" + cfg.AppName + ":" + orDefault(cfg.Stack, "latest"),
+		Registry:   cfg.Fly.Registry,
+		Name:       cfg.Fly.Registry + "/" + cfg.AppName + ":" + orDefault(cfg.Stack, "latest"),
 		Context:    ".", // the program runs from the repository root
 		Dockerfile: "Dockerfile",
 		Platform:   "linux/amd64", // Fly runs x86-64 machines

@@ -166,8 +166,11 @@ func TestSizingAndNetworkFollowConfig(t *testing.T) {
 
 func TestBuildGoesToTheAppsRepository(t *testing.T) {
 	b := planOf(t, "dev").Build
-	assert.Equal(t, Build{Name: "registry.fly.io/emothe-dev:dev", Context: ".", Dockerfile: "Dockerfile",
-		Platform: "linux/amd64", Username: "x"}, b)
+	assert.Equal(t, Build{Name: "registry.fly.io/emothe-dev:dev", Registry: "registry.fly.io", Context: ".",
+		Dockerfile: "Dockerfile", Platform: "linux/amd64", Username: "x"}, b)
+	local := planOf(t, "dev", "flyRegistry", "127.0.0.1:5000").Build
+	assert.Equal(t, "127.0.0.1:5000/emothe-dev:dev", local.Name, "another registry, e.g. a local one in tests")
+	assert.Equal(t, "127.0.0.1:5000", local.Registry)
 	assert.Equal(t, "registry.example.org/emothe@sha256:"+goodKey,
 		planOf(t, "dev", "image", "registry.example.org/emothe@sha256:"+goodKey).Image)
 }

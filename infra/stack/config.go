@@ -42,6 +42,8 @@ type FlyConfig struct {
 	PostgresDiskGB     int
 	PostgresVersion    string
 	ProtectDatabase    bool
+	// Registry is the host the built image is pushed to.
+	Registry string
 	// PostgresImage is the self-run Postgres' image (database = machine),
 	// the same setting as Compose's.
 	PostgresImage string
@@ -129,6 +131,7 @@ func Load(raw Raw) (*Config, error) {
 	f.PostgresDiskGB = r.integer("postgresDiskGb", 1, 500)
 	f.PostgresVersion = r.oneOf("postgresVersion", "16", "17")
 	f.ProtectDatabase = r.boolean("protectDatabase")
+	f.Registry = r.registryHost("flyRegistry")
 
 	k := &c.Compose
 	k.DockerHost = r.dockerHost("dockerHost")

@@ -77,6 +77,7 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		{"replicas below one", with("replicas", "0"), []string{`emothe:replicas = "0"`, "from 1 to 20"}},
 		{"domain without acme email on compose", with("backend", "compose", "domain", "emothe.example.org"), []string{"emothe:acmeEmail", "required with a domain"}},
 		{"bad email", with("acmeEmail", "ops at example"), []string{`emothe:acmeEmail = "ops at example"`, "not an email address"}},
+		{"registry with a scheme", with("flyRegistry", "https://registry.fly.io"), []string{`emothe:flyRegistry = "https://registry.fly.io"`, "host[:port]", "pulumi config set emothe:flyRegistry registry.fly.io"}},
 		{"bad postgres version", with("postgresVersion", "15"), []string{`emothe:postgresVersion = "15"`, "16, 17"}},
 	}
 	for _, tc := range cases {

@@ -162,6 +162,18 @@ func (r *reader) repository(key string) string {
 	return v
 }
 
+// registryHostRE is a registry's host[:port], without scheme or path.
+var registryHostRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$`)
+
+func (r *reader) registryHost(key string) string {
+	v := r.get(key)
+	if !registryHostRE.MatchString(v) || !strings.ContainsAny(v, ".:") {
+		r.fail(key, v, "is not a registry host[:port] (no scheme, no path)",
+			fmt.Sprintf("pulumi config set %s:%s registry.fly.io", Namespace, key))
+	}
+	return v
+}
+
 // postgresURL reads a secret Postgres connection URL; a bad one is reported
 // without its value, which holds a password.
 func (r *reader) postgresURL(key string) Secret {

@@ -56,6 +56,7 @@ var Settings = []Setting{
 	{Key: "postgresPlan", Kind: KindString, Default: "basic", Description: "Fly Managed Postgres plan: basic, starter, launch, scale or performance."},
 	{Key: "postgresDiskGb", Kind: KindInteger, Default: "10", Description: "Postgres disk size in GB."},
 	{Key: "postgresVersion", Kind: KindString, Default: "17", Description: "Postgres major version: 16 or 17."},
+	{Key: "flyRegistry", Kind: KindString, Default: "registry.fly.io", Description: "Fly: registry host the built image is pushed to, under the app's name. Keep Fly's own; another host (e.g. a local registry, 127.0.0.1:5000) is for tests against a fake Fly API."},
 	{Key: "protectDatabase", Kind: KindBoolean, Default: "false", Description: "Protect the database from deletion and keep it on destroy (Pulumi protect and retainOnDelete). Turn it on for production."},
 
 	{Key: "dockerHost", Kind: KindString, Default: "unix:///var/run/docker.sock", Description: "Compose: Docker host, the local socket or ssh://user@host."},
