@@ -56,6 +56,9 @@ func containerArgs(c Container, image pulumi.StringInput, env pulumi.StringArray
 	}
 	a.Uploads = uploads
 	if h := c.Health; h != nil {
+		if h.Disabled() {
+			h = &disabledHealth
+		}
 		a.Healthcheck = &docker.ContainerHealthcheckArgs{
 			Tests:       pulumi.ToStringArray(h.Test),
 			Interval:    pulumi.String(h.Interval.String()),
@@ -70,9 +73,13 @@ func containerArgs(c Container, image pulumi.StringInput, env pulumi.StringArray
 	}
 	if c.MemoryMB > 0 {
 		a.Memory = pulumi.Int(c.MemoryMB)
+		// No swap, as on a Fly machine of that size. Said explicitly, since
+		// Docker's default (as much swap as memory) reads back as a change.
+		a.MemorySwap = pulumi.Int(c.MemoryMB)
 	}
 	if c.CPUs > 0 {
-		a.Cpus = pulumi.String(strconv.Itoa(c.CPUs))
+		// The provider reads the CPU quota back with one decimal.
+		a.Cpus = pulumi.String(strconv.FormatFloat(float64(c.CPUs), 'f', 1, 64))
 	}
 	if c.StopGrace > 0 {
 		secs := int(c.StopGrace.Seconds())
@@ -87,6 +94,12 @@ func containerArgs(c Container, image pulumi.StringInput, env pulumi.StringArray
 	}
 	return a
 }
+
+// disabledHealth turns an image's healthcheck off. Docker fills a check's
+// zero durations and retries from the image's HEALTHCHECK, even for a
+// disabled check, and the provider reads those back as a change on every
+// preview: so a disabled check carries values of its own, never used.
+var disabledHealth = Health{Test: []string{"NONE"}, Interval: time.Hour, Timeout: time.Second, StartPeriod: time.Second, Retries: 1}
 
 // waitTimeout is the longest a healthy start can take under h: the start
 // period, then every retry failing but the last, plus a margin for pulling
