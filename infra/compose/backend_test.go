@@ -131,7 +131,8 @@ func TestContainerGraphShape(t *testing.T) {
 		assert.Empty(t, app.Inputs["ports"].ArrayValue(), "%s: no host ports on app containers", name)
 		assert.False(t, app.Inputs.HasValue("name"), "%s: autonamed, so old and new run side by side", name)
 		assert.Equal(t, 256.0, app.Inputs["memory"].NumberValue())
-		assert.Equal(t, "1", app.Inputs["cpus"].StringValue())
+		assert.Equal(t, "1.0", app.Inputs["cpus"].StringValue(), "as the provider reads it back")
+		assert.Equal(t, 256.0, app.Inputs["memorySwap"].NumberValue(), "no swap, said explicitly")
 		assert.Equal(t, "unless-stopped", app.Inputs["restart"].StringValue())
 		labels := map[string]string{}
 		for _, l := range app.Inputs["labels"].ArrayValue() {
