@@ -194,7 +194,10 @@ func (b *backend) App(ctx *pulumi.Context, image pulumi.StringOutput, db *stack.
 	if _, err := b.container(ctx, b.spec.Service("proxy")[0], pulumi.StringOutput{}, nil); err != nil {
 		return nil, err
 	}
-	if _, err := b.container(ctx, b.spec.Service("backup")[0], pulumi.StringOutput{}, nil, pulumi.DependsOn(db.Resources)); err != nil {
+	// The first dump is taken at start: after the migration, so that it
+	// holds the schema.
+	if _, err := b.container(ctx, b.spec.Service("backup")[0], pulumi.StringOutput{}, nil,
+		pulumi.DependsOn(append(slices.Clone(db.Resources), migrate))); err != nil {
 		return nil, err
 	}
 	return &stack.App{
