@@ -18,8 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optimport"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -30,12 +28,7 @@ import (
 	"github.com/emothe/emothe/tests/e2e/harness"
 )
 
-func TestMain(m *testing.M) {
-	if os.Getenv(envLanguageHost) != "" {
-		serveLanguageHost()
-	}
-	harness.Main(m)
-}
+func TestMain(m *testing.M) { harness.Main(m) }
 
 const (
 	app    = "legacy"
@@ -169,7 +162,6 @@ func TestAdoptAnAppDeployedWithFlyctl(t *testing.T) {
 	if testing.Short() {
 		t.Skip("imports into a stack through the Pulumi CLI and the Fly fake")
 	}
-	ctx := context.Background()
 	env := harness.New(t, flyfake.Options{BootDelay: 50 * time.Millisecond, HealthDelay: 100 * time.Millisecond})
 	client, err := fly.New(fly.Config{Token: env.Fake.Token(), BaseURL: env.APIURL})
 	require.NoError(t, err)
@@ -177,8 +169,10 @@ func TestAdoptAnAppDeployedWithFlyctl(t *testing.T) {
 	l := deployWithFlyctl(t, client, dbPassword)
 	before := env.Fake.State()
 
-	// docs/adopting.md step 2: the stack describes what runs.
-	s := env.Stack(t, "dev", map[string]string{
+	// docs/adopting.md step 2: the stack describes what runs. It is worked
+	// on in the repository's root, where the CLI runs the real Go language
+	// host, as the runbook's commands do.
+	s := env.RootStack(t, "dev", map[string]string{
 		"emothe:appName": app, "emothe:domain": domain, "emothe:machinesPerRegion": "2",
 		"emothe:database": "machine", "emothe:postgresDiskGb": "1", "emothe:image": image,
 	}, map[string]string{
@@ -192,8 +186,7 @@ func TestAdoptAnAppDeployedWithFlyctl(t *testing.T) {
 
 	// Step 3: the import file from a preview, IDs filled in.
 	file := filepath.Join(t.TempDir(), "adopt.json")
-	_, err = s.St.Preview(ctx, optpreview.ImportFile(file))
-	require.NoError(t, err)
+	s.CLI(t, "preview", "--import-file", file)
 	var f importFile
 	b, err := os.ReadFile(file)
 	require.NoError(t, err)
@@ -211,11 +204,7 @@ func TestAdoptAnAppDeployedWithFlyctl(t *testing.T) {
 	}
 
 	// Step 4: import.
-	useLanguageHost(t)
-	var out strings.Builder
-	_, err = s.St.ImportResources(ctx, optimport.ImportFile(file), optimport.Protect(false), optimport.GenerateCode(false),
-		optimport.ProgressStreams(&out), optimport.ErrorProgressStreams(&out))
-	require.NoError(t, err, out.String())
+	s.CLI(t, "import", "--file", file, "--protect=false", "--generate-code=false", "--yes")
 	assert.Equal(t, fingerprint(before), fingerprint(env.Fake.State()), "an import only reads")
 
 	// Step 5: nothing created, deleted or replaced; the imported app,

@@ -83,7 +83,17 @@ func New(tb testing.TB, opts flyfake.Options) *Env {
 		tb.Fatal(err)
 	}
 	tb.Setenv("PATH", filepath.Dir(cli)+string(os.PathListSeparator)+os.Getenv("PATH"))
-	tb.Setenv("PULUMI_HOME", filepath.Join(dir, "pulumi-home"))
+	// The fresh home shares the user's plugins: pulumi-docker's, which the
+	// program's SDK asks for, is installed there by `make tools` and cannot
+	// be downloaded here.
+	home := filepath.Join(dir, "pulumi-home")
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.Symlink(userPlugins(), filepath.Join(home, "plugins")); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Setenv("PULUMI_HOME", home)
 	tb.Setenv("PULUMI_BACKEND_URL", "file://"+state)
 	tb.Setenv("PULUMI_CONFIG_PASSPHRASE", Passphrase)
 	tb.Setenv("PULUMI_SKIP_UPDATE_CHECK", "true")
@@ -101,6 +111,15 @@ func New(tb testing.TB, opts flyfake.Options) *Env {
 		}
 	})
 	return &Env{Root: root, Dir: dir, Fake: fake, APIURL: srv.URL}
+}
+
+// userPlugins is the plugin directory of the caller's own Pulumi home.
+func userPlugins() string {
+	if h := os.Getenv("PULUMI_HOME"); h != "" {
+		return filepath.Join(h, "plugins")
+	}
+	h, _ := os.UserHomeDir()
+	return filepath.Join(h, ".pulumi", "plugins")
 }
 
 // requirePulumi finds the Pulumi CLI on PATH or where `make tools` puts it.

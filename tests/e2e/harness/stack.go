@@ -64,18 +64,8 @@ func (e *Env) Stack(tb testing.TB, name string, config, secrets map[string]strin
 	if err != nil {
 		tb.Fatalf("opening stack %s: %v", name, err)
 	}
-	values := auto.ConfigMap{
-		"flyio:apiUrl": {Value: e.APIURL},
-		"flyio:token":  {Value: e.Fake.Token(), Secret: true},
-	}
-	for k, v := range config {
-		values[k] = auto.ConfigValue{Value: v}
-	}
-	for k, v := range secrets {
-		values[k] = auto.ConfigValue{Value: v, Secret: true}
-	}
 	s := &Stack{Name: name, Dir: dir, St: st}
-	s.SetConfig(tb, values)
+	s.SetConfig(tb, e.stackConfig(config, secrets))
 	return s
 }
 
