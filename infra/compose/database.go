@@ -1,15 +1,11 @@
 package compose
 
-import (
-	"time"
+import "time"
 
-	"github.com/emothe/emothe/infra/stack"
-)
-
-func postgres(cfg *stack.Config, private, edge Network, data Volume) Container {
+func postgres(cfg Config, private, edge Network, data Volume) Container {
 	p := cfg.AppName
 	c := Container{
-		Name: p + "-db-1", Service: "db", Image: cfg.Compose.PostgresImage,
+		Name: p + "-db-1", Service: "db", Image: cfg.PostgresImage,
 		Env: map[string]string{
 			"POSTGRES_USER": dbUser,
 			"POSTGRES_DB":   dbName,
@@ -31,7 +27,7 @@ func postgres(cfg *stack.Config, private, edge Network, data Volume) Container {
 		Rollout:   Recreate,
 		StopGrace: time.Minute,
 	}
-	if port := cfg.Compose.DatabasePort; port != 0 {
+	if port := cfg.DatabasePort; port != 0 {
 		// Publishing needs a network with a route to the host: the private
 		// one is internal.
 		c.Networks = append(c.Networks, Attachment{Network: edge.Name})
