@@ -168,3 +168,19 @@ func TestSecretNeverPrints(t *testing.T) {
 		assert.NotContains(t, s, goodKey)
 	}
 }
+
+// A protected stack's destroy is refused with the setting and the runbook.
+func TestRefuseDestroyNamesTheSettingAndTheRunbook(t *testing.T) {
+	err := Backends.RefuseDestroy(with("protectDatabase", "true"))
+	require.ErrorIs(t, err, stack.ErrProtected)
+	assert.Contains(t, err.Error(), "emothe:protectDatabase is true")
+	assert.Contains(t, err.Error(), "docs/fly.md#destroy")
+	assert.NotContains(t, err.Error(), "urn:")
+
+	err = Backends.RefuseDestroy(with("backend", "compose", "environment", "production"))
+	require.ErrorIs(t, err, stack.ErrProtected)
+	assert.Contains(t, err.Error(), "emothe:environment is production")
+	assert.Contains(t, err.Error(), "docs/compose.md")
+
+	assert.NoError(t, Backends.RefuseDestroy(with("primaryRegion", "atlantis")), "an unprotected stack, even a broken one, may go")
+}

@@ -16,6 +16,7 @@ var Platform = stack.Platform{
 	Name:     "compose",
 	About:    "containers on a Docker host",
 	Settings: settings,
+	Runbook:  "docs/compose.md#what-runs",
 	Load: func(r *stack.Reader, cfg *stack.Config) stack.Deployer {
 		c := Read(r, cfg)
 		if r.Failed() {

@@ -25,6 +25,7 @@ var Platform = stack.Platform{
 	Name:     "fly",
 	About:    "Fly.io",
 	Settings: settings,
+	Runbook:  "docs/fly.md#destroy",
 	Inputs:   []stack.Input{{Key: tokenKey, Env: EnvToken}},
 	Load: func(r *stack.Reader, cfg *stack.Config) stack.Deployer {
 		c := Read(r, cfg)

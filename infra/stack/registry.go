@@ -18,6 +18,8 @@ type Platform struct {
 	Settings []Setting
 	// Inputs are what it reads from outside its settings.
 	Inputs []Input
+	// Runbook is the doc that takes a protected stack down (RefuseDestroy).
+	Runbook string
 	// Load reads the backend's settings with r, validates them against
 	// cfg, recording every problem in r, and plans the deployment. It
 	// registers nothing; its Deployer does, and only for a stack without
