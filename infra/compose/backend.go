@@ -11,6 +11,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/emothe/emothe/contract"
+	"github.com/emothe/emothe/infra/postgres"
 	"github.com/emothe/emothe/infra/stack"
 )
 
@@ -140,7 +141,7 @@ func (s *steps) Database(ctx *pulumi.Context, b *base) (*stack.Database, error) 
 		return &stack.Database{Host: host, URL: url, DirectURL: url}, nil
 	}
 	password := s.cfg.DatabasePassword.Value()
-	env := pulumi.StringMap{EnvPostgresPassword: secret(password)}
+	env := pulumi.StringMap{postgres.EnvPassword: secret(password)}
 	db, err := b.container(ctx, s.spec.Service("db")[0], pulumi.StringOutput{}, env)
 	if err != nil {
 		return nil, err

@@ -11,19 +11,7 @@ import (
 	"time"
 
 	"github.com/emothe/emothe/contract"
-)
-
-// EnvPostgresPassword is the official postgres image's initial password of
-// POSTGRES_USER. Like the service's secret variables (contract.Env*), its
-// value never enters a Spec: the deployer supplies it.
-const EnvPostgresPassword = "POSTGRES_PASSWORD"
-
-// The project's own Postgres: one database and its owner, on the private
-// network under the db container's name.
-const (
-	dbUser = "emothe"
-	dbName = "emothe"
-	dbPort = 5432
+	"github.com/emothe/emothe/infra/postgres"
 )
 
 // appAlias is the DNS name all app replicas share on the private network;
@@ -53,7 +41,7 @@ func Plan(cfg Config, image string) Spec {
 	} else {
 		data := Volume{Name: p + "_pgdata", Keep: keep, Labels: volumeLabels(p, "pgdata")}
 		s.Volumes = append(s.Volumes, data)
-		db := postgres(cfg, private, edge, data)
+		db := postgresContainer(cfg, private, edge, data)
 		s.DatabaseHost = db.Name
 		s.Containers = append(s.Containers, db)
 		dbAfter = []string{"db"}
@@ -139,14 +127,7 @@ func configHash(c Container) string {
 
 // DatabaseURL is the app's URL of the project's own Postgres container.
 func (s Spec) DatabaseURL(password string) string {
-	u := url.URL{
-		Scheme:   "postgres",
-		User:     url.UserPassword(dbUser, password),
-		Host:     net.JoinHostPort(s.DatabaseHost, strconv.Itoa(dbPort)),
-		Path:     "/" + dbName,
-		RawQuery: "sslmode=disable", // the private network never leaves the host
-	}
-	return u.String()
+	return postgres.URL(s.DatabaseHost, password)
 }
 
 func containerLabels(project, service string, n int) map[string]string {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/emothe/emothe/contract"
 	"github.com/emothe/emothe/infra/compose"
+	"github.com/emothe/emothe/infra/postgres"
 	"github.com/emothe/emothe/infra/stack"
 )
 
@@ -89,7 +90,7 @@ func TestPlanLocalStack(t *testing.T) {
 
 	db := byName(t, s, "emothe-local-db-1")
 	assert.Equal(t, "postgres:17", db.Image, "the official image of emothe:postgresVersion")
-	assert.Equal(t, []string{compose.EnvPostgresPassword}, db.Secrets)
+	assert.Equal(t, []string{postgres.EnvPassword}, db.Secrets)
 	assert.Equal(t, []compose.Attachment{{Network: "emothe-local_private", Aliases: []string{"db"}}}, db.Networks)
 	assert.Equal(t, []compose.Mount{{Volume: "emothe-local_pgdata", Target: "/var/lib/postgresql/data"}}, db.Mounts)
 	assert.Empty(t, db.Ports, "no database port is published unless emothe:databasePort asks")

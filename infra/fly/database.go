@@ -5,6 +5,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/emothe/emothe/infra/postgres"
 	"github.com/emothe/emothe/infra/stack"
 	"github.com/emothe/emothe/sdk/go/flyio"
 )
@@ -59,7 +60,7 @@ func (s *steps) machinePostgres(ctx *pulumi.Context, b *base, m MachinePostgres)
 	password := s.cfg.DatabasePassword.Value()
 	sec, err := flyio.NewAppSecrets(ctx, m.App+"-secrets", &flyio.AppSecretsArgs{
 		App:    app.Name,
-		Values: pulumi.StringMap{EnvPostgresPassword: secret(password)},
+		Values: pulumi.StringMap{postgres.EnvPassword: secret(password)},
 	}, b.opts...)
 	if err != nil {
 		return nil, fmt.Errorf("secrets of %s: %w", m.App, err)

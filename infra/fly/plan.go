@@ -3,25 +3,18 @@ package fly
 import (
 	"cmp"
 	"fmt"
-	"net"
-	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/emothe/emothe/contract"
+	"github.com/emothe/emothe/infra/postgres"
 	"github.com/emothe/emothe/sdk/go/flyio"
 )
 
 // The self-run Postgres (database = machine).
 const (
-	dbUser      = "emothe"
-	dbName      = "emothe"
-	dbPort      = 5432
 	dbVolume    = "pg_data"
 	dbMountPath = "/data"
-	// EnvPostgresPassword is the official postgres image's initial password
-	// of POSTGRES_USER, delivered as a secret of the database app.
-	EnvPostgresPassword = "POSTGRES_PASSWORD"
 )
 
 // Plan is everything the Fly backend deploys for one stack, decided from the
@@ -97,14 +90,7 @@ type MachinePostgres struct {
 // URL is the connection URL of the self-run database. The private network
 // is WireGuard between Fly hosts, and the official image serves no TLS.
 func (m MachinePostgres) URL(password string) string {
-	u := url.URL{
-		Scheme:   "postgres",
-		User:     url.UserPassword(dbUser, password),
-		Host:     net.JoinHostPort(m.Host, strconv.Itoa(dbPort)),
-		Path:     "/" + dbName,
-		RawQuery: "sslmode=disable",
-	}
-	return u.String()
+	return postgres.URL(m.Host, password)
 }
 
 // NewPlan decides the deployment of a validated configuration (Read).
@@ -216,17 +202,12 @@ func databaseGroup(region, image string) Group {
 		// A volume pins the machine: it is updated in place, never doubled.
 		Strategy: &flyio.RolloutStrategy{Type: new("rolling"), MaxUnavailable: new(1)},
 		Config: flyio.MachineConfig{
-			Image: image,
-			Env: map[string]string{
-				"POSTGRES_USER": dbUser,
-				"POSTGRES_DB":   dbName,
-				// The volume's root holds lost+found, which initdb refuses.
-				"PGDATA": dbMountPath + "/pgdata",
-			},
+			Image:  image,
+			Env:    postgres.Env(dbMountPath),
 			Guest:  &flyio.MachineGuest{CpuKind: new("shared"), Cpus: new(1), MemoryMb: new(256)},
 			Mounts: []flyio.VolumeMount{{Volume: dbVolume, Path: dbMountPath}},
 			Checks: map[string]flyio.HealthCheck{"pg": {
-				Type: "tcp", Port: new(dbPort), Interval: new("15s"), Timeout: new("5s"), GracePeriod: new("30s"),
+				Type: "tcp", Port: new(postgres.Port), Interval: new("15s"), Timeout: new("5s"), GracePeriod: new("30s"),
 			}},
 			Restart: &flyio.RestartPolicy{Policy: new("always")},
 			// SIGINT is Postgres' fast shutdown: it checkpoints and exits.

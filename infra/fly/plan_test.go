@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/emothe/emothe/contract"
+	"github.com/emothe/emothe/infra/postgres"
 	"github.com/emothe/emothe/infra/stack"
 	"github.com/emothe/emothe/sdk/go/flyio"
 )
@@ -85,7 +86,7 @@ func TestDevPlan(t *testing.T) {
 	assert.Empty(t, db.Machines.ReleaseCommand)
 	assert.Equal(t, []flyio.VolumeMount{{Volume: "pg_data", Path: "/data"}}, db.Machines.Config.Mounts)
 	assert.Equal(t, "/data/pgdata", db.Machines.Config.Env["PGDATA"], "initdb refuses the volume root (lost+found)")
-	assert.NotContains(t, db.Machines.Config.Env, EnvPostgresPassword, "the password is a secret, not env")
+	assert.NotContains(t, db.Machines.Config.Env, postgres.EnvPassword, "the password is a secret, not env")
 }
 
 func TestMachineDatabaseURLEscapesThePassword(t *testing.T) {
