@@ -1,7 +1,6 @@
 package compose
 
 import (
-	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -14,10 +13,6 @@ import (
 	"github.com/emothe/emothe/infra/postgres"
 	"github.com/emothe/emothe/infra/stack"
 )
-
-// buildContext is the Dockerfile's context: the program runs from the
-// repository root, where Pulumi.yaml is.
-const buildContext = "."
 
 // steps deploy a Spec with pulumi-docker. They are the Compose backend's
 // stack.Steps.
@@ -111,9 +106,9 @@ func (s *steps) Image(ctx *pulumi.Context, b *base) (pulumi.StringOutput, error)
 	args := &docker.ImageArgs{
 		ImageName: pulumi.String(imageName(k)),
 		Build: &docker.DockerBuildArgs{
-			Context:    pulumi.String(buildContext),
-			Dockerfile: pulumi.String("Dockerfile"),
-			Platform:   pulumi.String("linux/amd64"),
+			Context:    pulumi.String(stack.BuildContext),
+			Dockerfile: pulumi.String(stack.Dockerfile),
+			Platform:   pulumi.String(stack.BuildPlatform),
 		},
 		SkipPush: pulumi.Bool(k.Registry == ""),
 	}
@@ -253,7 +248,7 @@ func (b *base) pull(ctx *pulumi.Context, project, service, ref string) error {
 // imageName is the built image's name: in the registry when there is one,
 // else local to the host.
 func imageName(cfg Config) string {
-	tag := cmp.Or(cfg.Stack, "latest")
+	tag := cfg.ImageTag()
 	if cfg.Registry != "" {
 		return cfg.Registry + ":" + tag
 	}

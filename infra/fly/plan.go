@@ -8,6 +8,7 @@ import (
 
 	"github.com/emothe/emothe/contract"
 	"github.com/emothe/emothe/infra/postgres"
+	"github.com/emothe/emothe/infra/stack"
 	"github.com/emothe/emothe/sdk/go/flyio"
 )
 
@@ -109,10 +110,10 @@ func NewPlan(c Config) Plan {
 	p.Build = Build{
 		Registry:   c.Registry,
 		Name:       buildName(c),
-		Context:    ".", // the program runs from the repository root
-		Dockerfile: "Dockerfile",
-		Platform:   "linux/amd64", // Fly runs x86-64 machines
-		Username:   "x",           // Fly's registry ignores it; the token authenticates
+		Context:    stack.BuildContext,
+		Dockerfile: stack.Dockerfile,
+		Platform:   stack.BuildPlatform,
+		Username:   "x", // Fly's registry ignores it; the token authenticates
 	}
 	p.Machines = appGroup(c, cmp.Or(c.Domain, p.Hostname))
 
@@ -138,7 +139,7 @@ func databaseApp(app string) string { return app + "-db" }
 
 // buildName is the reference a build is pushed as, <registry>/<app>:<stack>.
 func buildName(c Config) string {
-	return c.Registry + "/" + c.AppName + ":" + cmp.Or(c.Stack, "latest")
+	return c.Registry + "/" + c.AppName + ":" + c.ImageTag()
 }
 
 // appGroup is the app's machines: the service behind Fly's proxy on 443 and

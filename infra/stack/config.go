@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -116,3 +117,15 @@ func readShared(r *Reader, backends []string) *Config {
 	}
 	return c
 }
+
+// The image build both backends run when emothe:image is empty: the
+// repository's Dockerfile, from the root where the program runs, for
+// x86-64 hosts (Fly's machines are).
+const (
+	BuildContext  = "."
+	Dockerfile    = "Dockerfile"
+	BuildPlatform = "linux/amd64"
+)
+
+// ImageTag is the tag a build is pushed under: the stack's name.
+func (c *Config) ImageTag() string { return cmp.Or(c.Stack, "latest") }
