@@ -19,7 +19,7 @@ const backupScript = `set -u
 trap 'exit 0' TERM INT
 while :; do
 	file=/backups/emothe-$(date -u +%Y%m%dT%H%M%SZ).dump
-	if pg_dump --format=custom --dbname="$DATABASE_URL" --file="$file.partial"; then
+	if pg_dump --format=custom --dbname="$` + contract.EnvDatabaseURL + `" --file="$file.partial"; then
 		mv "$file.partial" "$file"
 		echo "backup: wrote $file"
 		wait_s=$BACKUP_INTERVAL_SECONDS

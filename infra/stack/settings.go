@@ -3,9 +3,10 @@ package stack
 // Namespace is the Pulumi config namespace (the project name) of every setting.
 const Namespace = "emothe"
 
-// Kind is a setting's type. Pulumi.yaml declares no type: the CLI would
-// stop a bad value with its bare "must be of type" before the program can
-// name the key, the value and the fix. The loader checks Kind instead.
+// Kind is a setting's type, as the README documents it. Pulumi.yaml
+// declares no type: the CLI would stop a bad value with its bare "must be
+// of type" before the program could name the key, the value and the fix.
+// The Reader parses each setting by its kind instead (Integer, Boolean…).
 type Kind string
 
 // The kinds of setting the loader reads.
