@@ -53,7 +53,7 @@ func (s *steps) Base(ctx *pulumi.Context, parent pulumi.Resource) (*base, error)
 }
 
 // Image is the prebuilt reference, or the Dockerfile's build pushed to
-// registry.fly.io/<app>, referenced by its repo digest: an unchanged build
+// <emothe:flyRegistry>/<app>, referenced by its repo digest: an unchanged build
 // leaves the machines as they are.
 func (s *steps) Image(ctx *pulumi.Context, b *base) (pulumi.StringOutput, error) {
 	if s.plan.Image != "" {
