@@ -3,6 +3,9 @@ package stack
 import (
 	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 )
 
 // ErrProtected marks a destroy refused because the stack protects its
@@ -36,4 +39,19 @@ func (g Registry) RefuseDestroy(raw Raw) error {
 		"to take the stack down on purpose (the database stays), follow %s; to let destroy delete it too, "+
 		"pulumi config set %s:protectDatabase false --stack %s, run up, then destroy (not in production)",
 		ErrProtected, why, r.Stack(), runbook, Namespace, r.Stack())
+}
+
+// RawFromConfig is a stack's configuration as the Automation API returns
+// it (auto.Stack.GetAllConfig), as the loader reads it: for a tool that
+// checks a stack (RefuseDestroy) without running the program.
+func RawFromConfig(stackName string, cfg auto.ConfigMap) Raw {
+	raw := Raw{Stack: stackName, Values: map[string]string{}, Secrets: map[string]bool{}, Inputs: map[string]string{}}
+	for key, v := range cfg {
+		if k, ok := strings.CutPrefix(key, Namespace+":"); ok {
+			raw.Values[k], raw.Secrets[k] = v.Value, v.Secret
+		} else {
+			raw.Inputs[key] = v.Value
+		}
+	}
+	return raw
 }

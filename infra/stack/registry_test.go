@@ -3,6 +3,8 @@ package stack
 import (
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -72,4 +74,23 @@ func TestProjectConfigAndReadmeRows(t *testing.T) {
 	assert.Contains(t, table, "| `emothe:aCount` | integer | `1` | How many. |")
 	assert.Contains(t, table, "| `emothe:secretKeyBase` | string | secret |")
 	assert.Contains(t, table, "| `emothe:appName` | string | — |")
+}
+
+func TestRawFromConfigFeedsRefuseDestroy(t *testing.T) {
+	g := Registry{platform("a")}
+	g[0].Runbook = "docs/a.md#destroy"
+	cfg := auto.ConfigMap{
+		"emothe:protectDatabase": {Value: "true"},
+		"emothe:secretKeyBase":   {Value: goodKey, Secret: true},
+		"flyio:token":            {Value: "tok", Secret: true},
+	}
+	raw := RawFromConfig("prod", cfg)
+	assert.Equal(t, "true", raw.Values["protectDatabase"])
+	assert.True(t, raw.Secrets["secretKeyBase"])
+	assert.Equal(t, "tok", raw.Inputs["flyio:token"])
+	err := g.RefuseDestroy(raw)
+	require.ErrorIs(t, err, ErrProtected)
+	assert.Contains(t, err.Error(), "docs/a.md#destroy")
+	assert.Contains(t, err.Error(), "stack prod")
+	assert.NoError(t, g.RefuseDestroy(RawFromConfig("dev", auto.ConfigMap{})))
 }
