@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/emothe/emothe/app/internal/config"
+	"github.com/emothe/emothe/contract"
 )
 
 // healthcheckTimeout stays under the Dockerfile's HEALTHCHECK --timeout=3s.
@@ -21,7 +22,7 @@ func healthcheck(ctx context.Context, getenv func(string) string, stderr io.Writ
 	}
 	ctx, cancel := context.WithTimeout(ctx, healthcheckTimeout)
 	defer cancel()
-	url := fmt.Sprintf("http://127.0.0.1:%d/healthz", cfg.Port)
+	url := fmt.Sprintf("http://127.0.0.1:%d%s", cfg.Port, contract.HealthPath)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "emothe healthcheck: %v\n", err)

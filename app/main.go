@@ -31,8 +31,10 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/emothe/emothe/app/internal/config"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/emothe/emothe/app/internal/config"
+	"github.com/emothe/emothe/contract"
 )
 
 const usage = `usage: emothe [serve|migrate|healthcheck]
@@ -52,7 +54,7 @@ func main() {
 // run is the whole program minus the process: tests call it in-process.
 // Cancelling ctx is how serve learns it must shut down.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, opts ...option) int {
-	cmd := "serve"
+	cmd := contract.Serve
 	if len(args) > 0 {
 		cmd = args[0]
 	}
@@ -61,11 +63,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 	switch cmd {
-	case "serve":
+	case contract.Serve:
 		return serve(ctx, getenv, stdout, stderr, opts...)
-	case "migrate":
+	case contract.Release:
 		return migrate(ctx, getenv, stdout, stderr)
-	case "healthcheck":
+	case contract.Healthcheck:
 		return healthcheck(ctx, getenv, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)

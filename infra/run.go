@@ -3,10 +3,6 @@
 package infra
 
 import (
-	"fmt"
-	"slices"
-	"strings"
-
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/emothe/emothe/infra/compose"
@@ -14,11 +10,9 @@ import (
 	"github.com/emothe/emothe/infra/stack"
 )
 
-// Backends are the implemented backends by `emothe:backend` value.
-var Backends = map[string]stack.Platform{
-	"compose": {Check: compose.Check, New: compose.New},
-	"fly":     {Check: fly.Check, New: fly.New},
-}
+// Backends are the implemented backends, each declared in its own folder;
+// the first is the default emothe:backend.
+var Backends = stack.Registry{fly.Platform, compose.Platform}
 
 // Outputs are the stack outputs, the same shape for every backend.
 type Outputs struct {
@@ -32,11 +26,11 @@ type Outputs struct {
 
 // Run is the program: main.go only calls it.
 func Run(ctx *pulumi.Context) error {
-	cfg, err := stack.FromContext(ctx)
+	st, err := Backends.FromContext(ctx)
 	if err != nil {
 		return err
 	}
-	out, err := Deploy(ctx, cfg, Backends)
+	out, err := Deploy(ctx, st)
 	if err != nil {
 		return err
 	}
@@ -54,70 +48,29 @@ type deployment struct {
 	pulumi.ResourceState
 }
 
-// Deploy runs the backend cfg names through its four steps under one
-// component. An unknown backend, a missing secret or a configuration the
-// backend refuses fails before anything is registered.
-func Deploy(ctx *pulumi.Context, cfg *stack.Config, backends map[string]stack.Platform) (*Outputs, error) {
-	platform, ok := backends[cfg.Backend]
-	if !ok {
-		names := make([]string, 0, len(backends))
-		for n := range backends {
-			names = append(names, n)
-		}
-		slices.Sort(names)
-		return nil, fmt.Errorf("%s:backend = %q is not available in this version (implemented: %s); nothing was created; fix: pulumi config set %s:backend <one of those>",
-			stack.Namespace, cfg.Backend, orNone(names), stack.Namespace)
-	}
-	if err := stack.RequireSecret(cfg, "secretKeyBase", cfg.SecretKeyBase, "the service's SECRET_KEY_BASE, at least 64 characters"); err != nil {
-		return nil, err
-	}
-	if platform.Check != nil {
-		if err := platform.Check(ctx, cfg); err != nil {
-			return nil, err
-		}
-	}
-
+// Deploy registers a loaded stack's deployment under one component. The
+// configuration was validated, and the deployment planned, when it was
+// loaded: a bad stack never gets here, so it is left exactly as it was.
+func Deploy(ctx *pulumi.Context, st *stack.Loaded) (*Outputs, error) {
+	cfg := st.Config
 	comp := &deployment{}
 	if err := ctx.RegisterComponentResource("emothe:index:Deployment", cfg.AppName, comp); err != nil {
 		return nil, err
 	}
-	b, err := platform.New(ctx, cfg, comp)
+	d, err := st.Deploy(ctx, comp)
 	if err != nil {
 		return nil, err
 	}
-	image, err := b.Image(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("image: %w", err)
-	}
-	db, err := b.Database(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("database: %w", err)
-	}
-	secrets, err := b.Secrets(ctx, stack.SecretEnv(cfg, db))
-	if err != nil {
-		return nil, fmt.Errorf("secrets: %w", err)
-	}
-	app, err := b.App(ctx, image, db, secrets)
-	if err != nil {
-		return nil, fmt.Errorf("app: %w", err)
-	}
 	out := &Outputs{
-		URL:          app.URL,
-		Image:        image,
+		URL:          d.App.URL,
+		Image:        d.Image,
 		AppName:      pulumi.String(cfg.AppName).ToStringOutput(),
-		DatabaseHost: db.Host,
-		DNSRecords:   app.DNSRecords,
+		DatabaseHost: d.Database.Host,
+		DNSRecords:   d.App.DNSRecords,
 		Backend:      pulumi.String(cfg.Backend).ToStringOutput(),
 	}
 	err = ctx.RegisterResourceOutputs(comp, pulumi.Map{
 		"url": out.URL, "image": out.Image, "databaseHost": out.DatabaseHost, "backend": out.Backend,
 	})
 	return out, err
-}
-
-func orNone(names []string) string {
-	if len(names) == 0 {
-		return "none yet"
-	}
-	return strings.Join(names, ", ")
 }

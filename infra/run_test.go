@@ -1,6 +1,7 @@
 package infra
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/emothe/emothe/contract"
 	"github.com/emothe/emothe/infra/stack"
 	"github.com/emothe/emothe/internal/pulumitest"
 )
@@ -32,13 +34,13 @@ func run(program pulumi.RunFunc, values map[string]string, secret map[string]boo
 }
 
 // deployWith is the program that deploys the stack's config with backends.
-func deployWith(backends map[string]stack.Platform) pulumi.RunFunc {
+func deployWith(backends stack.Registry) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
-		cfg, err := stack.FromContext(ctx)
+		st, err := backends.FromContext(ctx)
 		if err != nil {
 			return err
 		}
-		_, err = Deploy(ctx, cfg, backends)
+		_, err = Deploy(ctx, st)
 		return err
 	}
 }
@@ -57,6 +59,9 @@ func TestBadConfigRegistersNothing(t *testing.T) {
 		{"prod without domain", map[string]string{"appName": "emothe-prod", "environment": "production", "secretKeyBase": goodKey}, secretKeys, "emothe:domain"},
 		{"plaintext secret", map[string]string{"appName": "emothe-dev", "secretKeyBase": goodKey}, nil, "emothe:secretKeyBase is stored in plain text"},
 		{"backend refuses a missing secret", map[string]string{"appName": "emothe-dev", "backend": "compose", "secretKeyBase": goodKey}, secretKeys, "pulumi config set --secret emothe:databasePassword <value> --stack dev"},
+		{"missing secret", map[string]string{"appName": "emothe-dev"}, nil, "pulumi config set --secret emothe:secretKeyBase <value> --stack dev"},
+		{"not a boolean", map[string]string{"appName": "emothe-dev", "dedicatedIpv4": "yes", "secretKeyBase": goodKey}, secretKeys, `emothe:dedicatedIpv4 = "yes" is not true or false; fix: pulumi config set emothe:dedicatedIpv4 true`},
+		{"build without a token", map[string]string{"appName": "emothe-dev", "secretKeyBase": goodKey}, secretKeys, "pulumi config set --secret flyio:token"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -69,49 +74,66 @@ func TestBadConfigRegistersNothing(t *testing.T) {
 	}
 }
 
-// fakeBackend records the order in which Deploy drives the four steps.
-type fakeBackend struct {
-	steps  *[]string
-	parent pulumi.Resource
+// fakeSteps record the order in which Deploy drives the steps, and what
+// each step is handed.
+type fakeSteps struct {
+	steps *[]string
+	t     *testing.T
 }
 
-func (f fakeBackend) Image(*pulumi.Context) (pulumi.StringOutput, error) {
+// fakeBase is what the fake's Base registers nothing for.
+type fakeBase struct{ parent pulumi.Resource }
+
+func (f fakeSteps) Base(_ *pulumi.Context, parent pulumi.Resource) (fakeBase, error) {
+	*f.steps = append(*f.steps, "base")
+	return fakeBase{parent: parent}, nil
+}
+
+func (f fakeSteps) Image(_ *pulumi.Context, b fakeBase) (pulumi.StringOutput, error) {
+	require.NotNil(f.t, b.parent, "steps get Base's result")
 	*f.steps = append(*f.steps, "image")
 	return pulumi.String("registry.example/emothe@sha256:abc").ToStringOutput(), nil
 }
 
-func (f fakeBackend) Database(*pulumi.Context) (*stack.Database, error) {
+func (f fakeSteps) Database(*pulumi.Context, fakeBase) (*stack.Database, error) {
 	*f.steps = append(*f.steps, "database")
 	url := pulumi.ToSecret(pulumi.String("postgres://u:p@db.internal/emothe")).(pulumi.StringOutput)
 	return &stack.Database{Host: pulumi.String("db.internal").ToStringOutput(), URL: url, DirectURL: url}, nil
 }
 
-func (f fakeBackend) Secrets(_ *pulumi.Context, values pulumi.StringMap) (*stack.Secrets, error) {
+func (f fakeSteps) Secrets(_ *pulumi.Context, _ fakeBase, env pulumi.StringMap) (*stack.Secrets, error) {
 	*f.steps = append(*f.steps, "secrets")
-	if _, ok := values["SECRET_KEY_BASE"]; !ok {
-		return nil, assert.AnError
+	for _, k := range []string{contract.EnvSecretKeyBase, contract.EnvDatabaseURL, contract.EnvDatabaseDirectURL} {
+		if _, ok := env[k]; !ok {
+			return nil, fmt.Errorf("no %s in the secret environment", k)
+		}
 	}
 	return &stack.Secrets{Version: pulumi.Int(1).ToIntOutput()}, nil
 }
 
-func (f fakeBackend) App(*pulumi.Context, pulumi.StringOutput, *stack.Database, *stack.Secrets) (*stack.App, error) {
+func (f fakeSteps) App(*pulumi.Context, fakeBase, pulumi.StringOutput, *stack.Database, *stack.Secrets) (*stack.App, error) {
 	*f.steps = append(*f.steps, "app")
 	return &stack.App{URL: pulumi.String("https://emothe-dev.fly.dev").ToStringOutput(),
 		DNSRecords: pulumi.StringArray{}.ToStringArrayOutput()}, nil
 }
 
+// fake is a backend named fly that deploys steps.
+func fake(load func(*stack.Reader, *stack.Config) stack.Deployer) stack.Registry {
+	return stack.Registry{{Name: "fly", About: "a fake", Load: load}}
+}
+
 func TestDeployDrivesTheBackendInOrder(t *testing.T) {
 	var steps []string
-	backends := map[string]stack.Platform{"fly": {New: func(_ *pulumi.Context, _ *stack.Config, parent pulumi.Resource) (stack.Backend, error) {
-		require.NotNil(t, parent)
-		return fakeBackend{steps: &steps}, nil
-	}}}
+	backends := fake(func(_ *stack.Reader, cfg *stack.Config) stack.Deployer {
+		return stack.Drive(cfg, fakeSteps{steps: &steps, t: t})
+	})
 	program := func(ctx *pulumi.Context) error {
-		cfg, err := stack.FromContext(ctx)
+		st, err := backends.FromContext(ctx)
 		if err != nil {
 			return err
 		}
-		out, err := Deploy(ctx, cfg, backends)
+		require.Empty(t, steps, "loading registers nothing")
+		out, err := Deploy(ctx, st)
 		if err != nil {
 			return err
 		}
@@ -127,37 +149,25 @@ func TestDeployDrivesTheBackendInOrder(t *testing.T) {
 	}
 	m, err := run(program, map[string]string{"appName": "emothe-dev", "secretKeyBase": goodKey}, secretKeys)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"image", "database", "secrets", "app"}, steps)
+	assert.Equal(t, []string{"base", "image", "database", "secrets", "app"}, steps)
 	assert.Equal(t, []string{"emothe:index:Deployment::emothe-dev"}, registered(m))
 }
 
-func TestMissingSecretNamesTheCommand(t *testing.T) {
-	backends := map[string]stack.Platform{"fly": {New: func(*pulumi.Context, *stack.Config, pulumi.Resource) (stack.Backend, error) {
-		t.Fatal("the backend must not be built without its secrets")
-		return nil, nil
-	}}}
-	m, err := run(deployWith(backends), map[string]string{"appName": "emothe-dev"}, nil)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "pulumi config set --secret emothe:secretKeyBase <value> --stack dev")
-	assert.Empty(t, m.Resources())
-}
-
-func TestUnavailableBackendRegistersNothing(t *testing.T) {
-	m, err := run(deployWith(map[string]stack.Platform{}), map[string]string{"appName": "emothe-dev", "secretKeyBase": goodKey}, secretKeys)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), `emothe:backend = "fly" is not available in this version (implemented: none yet)`)
-	assert.Empty(t, m.Resources())
-}
-
-func TestPlatformCheckRunsBeforeAnythingIsRegistered(t *testing.T) {
-	backends := map[string]stack.Platform{"fly": {
-		Check: func(*pulumi.Context, *stack.Config) error { return assert.AnError },
-		New: func(*pulumi.Context, *stack.Config, pulumi.Resource) (stack.Backend, error) {
-			t.Fatal("a refused stack must not reach the factory")
+// A problem a backend finds is reported with the shared ones, and nothing
+// is registered.
+func TestBackendProblemsRegisterNothing(t *testing.T) {
+	backends := fake(func(r *stack.Reader, _ *stack.Config) stack.Deployer {
+		r.Fail("appName", "emothe-dev", "is refused by the fake", "none")
+		return func(*pulumi.Context, pulumi.Resource) (*stack.Deployed, error) {
+			t.Fatal("a refused stack must not be deployed")
 			return nil, nil
-		},
-	}}
-	m, err := run(deployWith(backends), map[string]string{"appName": "emothe-dev", "secretKeyBase": goodKey}, secretKeys)
-	require.ErrorIs(t, err, assert.AnError)
+		}
+	})
+	m, err := run(deployWith(backends), map[string]string{"appName": "emothe-dev", "logLevel": "loud"}, nil)
+	require.Error(t, err)
+	var ce *stack.ConfigError
+	require.ErrorAs(t, err, &ce)
+	assert.Len(t, ce.Problems, 3, "logLevel, the missing secretKeyBase and the fake's: %v", ce.Problems)
+	assert.Contains(t, err.Error(), `emothe:appName = "emothe-dev" is refused by the fake`)
 	assert.Empty(t, m.Resources())
 }

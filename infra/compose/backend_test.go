@@ -286,7 +286,8 @@ func TestMissingDatabasePasswordRegistersNoContainer(t *testing.T) {
 	delete(values, "databasePassword")
 	m := newMocks(0)
 	err := deploy(values, m)
-	require.ErrorIs(t, err, stack.ErrMissingSecret)
+	var ce *stack.ConfigError
+	require.ErrorAs(t, err, &ce)
 	assert.Contains(t, err.Error(), "pulumi config set --secret emothe:databasePassword <value> --stack local")
 	assert.Empty(t, m.OfType(typeContainer))
 	assert.Empty(t, m.OfType(typeProvider))
@@ -297,11 +298,11 @@ func TestOutputs(t *testing.T) {
 	var url, host, backend string
 	read := make(chan struct{})
 	err := newMocks(0).Run(func(ctx *pulumi.Context) error {
-		cfg, err := stack.FromContext(ctx)
+		st, err := infra.Backends.FromContext(ctx)
 		if err != nil {
 			return err
 		}
-		out, err := infra.Deploy(ctx, cfg, infra.Backends)
+		out, err := infra.Deploy(ctx, st)
 		if err != nil {
 			return err
 		}

@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/emothe/emothe/infra/stack"
+	"github.com/emothe/emothe/contract"
 )
 
 // backupInterval is the time between two dumps.
@@ -19,7 +19,7 @@ const backupScript = `set -u
 trap 'exit 0' TERM INT
 while :; do
 	file=/backups/emothe-$(date -u +%Y%m%dT%H%M%SZ).dump
-	if pg_dump --format=custom --dbname="$DATABASE_URL" --file="$file.partial"; then
+	if pg_dump --format=custom --dbname="$` + contract.EnvDatabaseURL + `" --file="$file.partial"; then
 		mv "$file.partial" "$file"
 		echo "backup: wrote $file"
 		wait_s=$BACKUP_INTERVAL_SECONDS
@@ -40,16 +40,16 @@ const backupHealth = `find /backups -name '*.dump' -mmin -$((BACKUP_INTERVAL_SEC
 // backup runs the schedule in the Postgres image, whose pg_dump matches the
 // server's major version; it reaches the database by DATABASE_URL, so it
 // works for an external database too.
-func backup(cfg *stack.Config, private Network, backups Volume, after []string) Container {
+func backup(cfg Config, private Network, backups Volume, after []string) Container {
 	p := cfg.AppName
 	return Container{
-		Name: p + "-backup-1", Service: "backup", Image: cfg.Compose.PostgresImage,
+		Name: p + "-backup-1", Service: "backup", Image: cfg.PostgresImage,
 		Command: []string{"sh", "-c", backupScript},
 		Env: map[string]string{
-			"BACKUP_RETENTION_DAYS":   strconv.Itoa(cfg.Compose.BackupRetentionDays),
+			"BACKUP_RETENTION_DAYS":   strconv.Itoa(cfg.BackupRetentionDays),
 			"BACKUP_INTERVAL_SECONDS": strconv.Itoa(int(backupInterval.Seconds())),
 		},
-		Secrets: []string{EnvDatabaseURL},
+		Secrets: []string{contract.EnvDatabaseURL},
 		Health: &Health{
 			Test:     []string{"CMD-SHELL", backupHealth},
 			Interval: 10 * time.Second, Timeout: 5 * time.Second, StartPeriod: 2 * time.Minute, Retries: 3,

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/emothe/emothe/infra"
 	"github.com/emothe/emothe/infra/stack"
 )
 
@@ -46,7 +47,7 @@ func TestComposeConfigValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := stack.Load(stack.Raw{Stack: "local", Values: tc.values, Secrets: secretKeys})
+			_, err := infra.Backends.Load(stack.Raw{Stack: "local", Values: tc.values, Secrets: secretKeys})
 			require.Error(t, err)
 			for _, w := range tc.want {
 				assert.Contains(t, err.Error(), w)
@@ -60,8 +61,8 @@ func TestComposeConfigValidation(t *testing.T) {
 
 func TestComposeSettingsIgnoredByFly(t *testing.T) {
 	// A remote host without a registry matters only to the Compose backend.
-	values := localValues("backend", "fly", "dockerHost", "ssh://deploy@docker.example.org", "appName", "emothe-dev")
-	_, err := stack.Load(stack.Raw{Stack: "dev", Values: values, Secrets: secretKeys})
+	values := localValues("backend", "fly", "dockerHost", "ssh://deploy@docker.example.org", "appName", "emothe-dev", "image", imageA)
+	_, err := infra.Backends.Load(stack.Raw{Stack: "dev", Values: values, Secrets: secretKeys})
 	assert.NoError(t, err)
 }
 
@@ -77,7 +78,7 @@ func TestComposeConfigAccepts(t *testing.T) {
 		"registry on a port": localValues("registry", "127.0.0.1:5000/emothe"),
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := stack.Load(stack.Raw{Stack: "local", Values: values, Secrets: secretKeys})
+			_, err := infra.Backends.Load(stack.Raw{Stack: "local", Values: values, Secrets: secretKeys})
 			assert.NoError(t, err)
 		})
 	}

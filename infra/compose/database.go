@@ -3,39 +3,37 @@ package compose
 import (
 	"time"
 
-	"github.com/emothe/emothe/infra/stack"
+	"github.com/emothe/emothe/infra/postgres"
 )
 
-func postgres(cfg *stack.Config, private, edge Network, data Volume) Container {
+// dataMount is where the official image keeps its data.
+const dataMount = "/var/lib/postgresql/data"
+
+func postgresContainer(cfg Config, private, edge Network, data Volume) Container {
 	p := cfg.AppName
 	c := Container{
-		Name: p + "-db-1", Service: "db", Image: cfg.Compose.PostgresImage,
-		Env: map[string]string{
-			"POSTGRES_USER": dbUser,
-			"POSTGRES_DB":   dbName,
-			// A subdirectory, as the official image advises for mount points.
-			"PGDATA": "/var/lib/postgresql/data/pgdata",
-		},
-		Secrets: []string{EnvPostgresPassword},
+		Name: p + "-db-1", Service: "db", Image: cfg.PostgresImage,
+		Env:     postgres.Env(dataMount),
+		Secrets: []string{postgres.EnvPassword},
 		// Over TCP, so the official image's socket-only init server does not
 		// count as ready.
 		Health: &Health{
-			Test:     []string{"CMD", "pg_isready", "-h", "127.0.0.1", "-U", dbUser, "-d", dbName},
+			Test:     []string{"CMD", "pg_isready", "-h", "127.0.0.1", "-U", postgres.User, "-d", postgres.Database},
 			Interval: 2 * time.Second, Timeout: 5 * time.Second, StartPeriod: time.Minute, Retries: 5,
 		},
 		Networks:  []Attachment{{Network: private.Name, Aliases: []string{"db"}}},
-		Mounts:    []Mount{{Volume: data.Name, Target: "/var/lib/postgresql/data"}},
+		Mounts:    []Mount{{Volume: data.Name, Target: dataMount}},
 		Restart:   "unless-stopped",
 		Labels:    containerLabels(p, "db", 1),
 		Run:       Service,
 		Rollout:   Recreate,
 		StopGrace: time.Minute,
 	}
-	if port := cfg.Compose.DatabasePort; port != 0 {
+	if port := cfg.DatabasePort; port != 0 {
 		// Publishing needs a network with a route to the host: the private
 		// one is internal.
 		c.Networks = append(c.Networks, Attachment{Network: edge.Name})
-		c.Ports = []Port{{HostIP: "127.0.0.1", Host: port, Container: dbPort}}
+		c.Ports = []Port{{HostIP: "127.0.0.1", Host: port, Container: postgres.Port}}
 	}
 	return c
 }

@@ -10,41 +10,19 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/emothe/emothe/infra/stack"
+	"github.com/emothe/emothe/contract"
+	"github.com/emothe/emothe/infra/postgres"
 )
-
-// The secret variables containers name in Secrets. Their values never enter
-// a Spec: the deployer supplies them (Pulumi secrets, or a test's own).
-const (
-	EnvSecretKeyBase    = "SECRET_KEY_BASE"
-	EnvDatabaseURL      = "DATABASE_URL"
-	EnvPostgresPassword = "POSTGRES_PASSWORD"
-)
-
-// The project's own Postgres: one database and its owner, on the private
-// network under the db container's name.
-const (
-	dbUser = "emothe"
-	dbName = "emothe"
-	dbPort = 5432
-)
-
-// appPort is the service's PORT inside its containers; no host port maps to it.
-const appPort = 8080
 
 // appAlias is the DNS name all app replicas share on the private network;
 // the proxy resolves it to find them, so it needs no change when they do.
 const appAlias = "app"
 
-// appStopGrace outlasts the service's drain (SHUTDOWN_TIMEOUT, 25s), so a
-// replaced replica finishes its in-flight requests before it is killed.
-const appStopGrace = 30 * time.Second
-
 // Plan decides everything the backend runs for cfg, with image as the
 // release image (the app and its migrations). It is pure: the same
 // configuration and image give the same Spec.
-func Plan(cfg *stack.Config, image string) Spec {
-	k := cfg.Compose
+func Plan(cfg Config, image string) Spec {
+	k := cfg
 	p := cfg.AppName
 	external := k.DatabaseURL.Set()
 	s := Spec{Project: p}
@@ -53,7 +31,7 @@ func Plan(cfg *stack.Config, image string) Spec {
 	edge := Network{Name: p + "_edge", Labels: networkLabels(p, "edge")}
 	s.Networks = []Network{private, edge}
 
-	keep := cfg.Fly.ProtectDatabase || cfg.Production()
+	keep := cfg.KeepData()
 	backups := Volume{Name: p + "_backups", Keep: keep, Labels: volumeLabels(p, "backups")}
 	proxyData := Volume{Name: p + "_proxy-data", Labels: volumeLabels(p, "proxy-data")}
 
@@ -63,7 +41,7 @@ func Plan(cfg *stack.Config, image string) Spec {
 	} else {
 		data := Volume{Name: p + "_pgdata", Keep: keep, Labels: volumeLabels(p, "pgdata")}
 		s.Volumes = append(s.Volumes, data)
-		db := postgres(cfg, private, edge, data)
+		db := postgresContainer(cfg, private, edge, data)
 		s.DatabaseHost = db.Name
 		s.Containers = append(s.Containers, db)
 		dbAfter = []string{"db"}
@@ -72,9 +50,9 @@ func Plan(cfg *stack.Config, image string) Spec {
 
 	s.Containers = append(s.Containers, Container{
 		Name: p + "-migrate", Service: "migrate", Image: image, Release: true,
-		Command: []string{"migrate"},
-		Env:     map[string]string{"LOG_LEVEL": cfg.LogLevel},
-		Secrets: []string{EnvDatabaseURL},
+		Command: []string{contract.Release},
+		Env:     map[string]string{contract.EnvLogLevel: cfg.LogLevel},
+		Secrets: []string{contract.EnvDatabaseURL},
 		// The image's own check probes a server a migration never starts.
 		Health:   &Health{Test: []string{"NONE"}},
 		Networks: []Attachment{{Network: private.Name}},
@@ -92,36 +70,38 @@ func Plan(cfg *stack.Config, image string) Spec {
 	for n := 1; n <= k.Replicas; n++ {
 		s.Containers = append(s.Containers, Container{
 			Name: fmt.Sprintf("%s-app-%d", p, n), Service: "app", Image: image, Release: true,
-			Command: []string{"serve"},
+			Command: []string{contract.Serve},
 			Env: map[string]string{
-				"PORT":             strconv.Itoa(appPort),
-				"APP_HOST":         appHost,
-				"LOG_LEVEL":        cfg.LogLevel,
-				"SHUTDOWN_TIMEOUT": "25s",
+				contract.EnvPort:            strconv.Itoa(contract.Port),
+				contract.EnvAppHost:         appHost,
+				contract.EnvLogLevel:        cfg.LogLevel,
+				contract.EnvShutdownTimeout: contract.ShutdownTimeout.String(),
 			},
-			Secrets: []string{EnvDatabaseURL, EnvSecretKeyBase},
+			Secrets: []string{contract.EnvDatabaseURL, contract.EnvSecretKeyBase},
 			// The image's own HEALTHCHECK command, probed more often than the
 			// image's 10s, so that a rollout waits seconds, not tens of them.
 			Health: &Health{
-				Test:     []string{"CMD", "/emothe", "healthcheck"},
+				Test:     []string{"CMD", contract.Binary, contract.Healthcheck},
 				Interval: 2 * time.Second, Timeout: 3 * time.Second, StartPeriod: 30 * time.Second, Retries: 3,
 			},
-			Networks:  []Attachment{{Network: private.Name, Aliases: []string{appAlias}}},
-			Restart:   "unless-stopped",
-			MemoryMB:  cfg.Fly.MemoryMB,
-			CPUs:      cfg.Fly.CPUs,
-			Labels:    containerLabels(p, "app", n),
-			Run:       Service,
-			Rollout:   StartFirst,
-			After:     []string{"migrate"},
-			StopGrace: appStopGrace,
+			Networks: []Attachment{{Network: private.Name, Aliases: []string{appAlias}}},
+			Restart:  "unless-stopped",
+			MemoryMB: cfg.MemoryMB,
+			CPUs:     cfg.CPUs,
+			Labels:   containerLabels(p, "app", n),
+			Run:      Service,
+			Rollout:  StartFirst,
+			After:    []string{"migrate"},
+			// Outlasts the service's drain: a replaced replica finishes
+			// its in-flight requests before it is killed.
+			StopGrace: contract.StopTimeout,
 		})
 	}
 
 	s.Containers = append(s.Containers, proxy(cfg, private, edge, proxyData))
 	s.Containers = append(s.Containers, backup(cfg, private, backups, dbAfter))
 
-	s.URL = stack.PublicURL(cfg, "http://localhost:"+strconv.Itoa(k.HTTPPort))
+	s.URL = cfg.PublicURL("http://localhost:" + strconv.Itoa(k.HTTPPort))
 	s.DNSRecords = dnsRecords(cfg.Domain, k.DockerHost)
 	for i := range s.Containers {
 		s.Containers[i].Labels[configHashLabel] = configHash(s.Containers[i])
@@ -147,14 +127,7 @@ func configHash(c Container) string {
 
 // DatabaseURL is the app's URL of the project's own Postgres container.
 func (s Spec) DatabaseURL(password string) string {
-	u := url.URL{
-		Scheme:   "postgres",
-		User:     url.UserPassword(dbUser, password),
-		Host:     net.JoinHostPort(s.DatabaseHost, strconv.Itoa(dbPort)),
-		Path:     "/" + dbName,
-		RawQuery: "sslmode=disable", // the private network never leaves the host
-	}
-	return u.String()
+	return postgres.URL(s.DatabaseHost, password)
 }
 
 func containerLabels(project, service string, n int) map[string]string {

@@ -12,7 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	"github.com/emothe/emothe/contract"
 	"github.com/emothe/emothe/infra/compose"
+	"github.com/emothe/emothe/infra/postgres"
 	"github.com/emothe/emothe/infra/stack"
 )
 
@@ -37,9 +39,9 @@ func localValues(kv ...string) map[string]string {
 
 var secretKeys = map[string]bool{"secretKeyBase": true, "databasePassword": true, "databaseUrl": true, "registryPassword": true}
 
-func load(t *testing.T, values map[string]string) *stack.Config {
+func load(t *testing.T, values map[string]string) compose.Config {
 	t.Helper()
-	cfg, err := stack.Load(stack.Raw{Stack: "local", Values: values, Secrets: secretKeys})
+	cfg, err := compose.Load(stack.Raw{Stack: "local", Values: values, Secrets: secretKeys})
 	require.NoError(t, err)
 	return cfg
 }
@@ -88,7 +90,7 @@ func TestPlanLocalStack(t *testing.T) {
 
 	db := byName(t, s, "emothe-local-db-1")
 	assert.Equal(t, "postgres:17", db.Image, "the official image of emothe:postgresVersion")
-	assert.Equal(t, []string{compose.EnvPostgresPassword}, db.Secrets)
+	assert.Equal(t, []string{postgres.EnvPassword}, db.Secrets)
 	assert.Equal(t, []compose.Attachment{{Network: "emothe-local_private", Aliases: []string{"db"}}}, db.Networks)
 	assert.Equal(t, []compose.Mount{{Volume: "emothe-local_pgdata", Target: "/var/lib/postgresql/data"}}, db.Mounts)
 	assert.Empty(t, db.Ports, "no database port is published unless emothe:databasePort asks")
@@ -107,7 +109,7 @@ func TestPlanLocalStack(t *testing.T) {
 		assert.Equal(t, []compose.Attachment{{Network: "emothe-local_private", Aliases: []string{"app"}}}, app.Networks)
 		assert.Equal(t, "localhost:8080", app.Env["APP_HOST"])
 		assert.Equal(t, "debug", app.Env["LOG_LEVEL"])
-		assert.ElementsMatch(t, []string{compose.EnvDatabaseURL, compose.EnvSecretKeyBase}, app.Secrets)
+		assert.ElementsMatch(t, []string{contract.EnvDatabaseURL, contract.EnvSecretKeyBase}, app.Secrets)
 		assert.Equal(t, 256, app.MemoryMB)
 		assert.Equal(t, 1, app.CPUs)
 		assert.Greater(t, app.StopGrace.Seconds(), 25.0, "the stop outlasts the app's 25s drain")
@@ -145,7 +147,7 @@ func TestPlanPublishesTheDatabaseOnLoopbackOnly(t *testing.T) {
 		localValues("databasePort", "15432", "dockerHost", "ssh://deploy@203.0.113.7", "image", imageA),
 		localValues("databasePort", "15432", "environment", "production", "domain", "emothe.example.org", "acmeEmail", "ops@example.org"),
 	} {
-		_, err := stack.Load(stack.Raw{Stack: "local", Values: bad, Secrets: secretKeys})
+		_, err := compose.Load(stack.Raw{Stack: "local", Values: bad, Secrets: secretKeys})
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), `emothe:databasePort = "15432"`)
 	}
@@ -239,7 +241,7 @@ func TestLocalStackFile(t *testing.T) {
 	}
 	cfg := load(t, values)
 	assert.Equal(t, "compose", cfg.Backend)
-	assert.True(t, cfg.Compose.LocalEngine())
+	assert.True(t, cfg.LocalEngine())
 	s := compose.Plan(cfg, imageA)
 	assert.Equal(t, "http://localhost:8080", s.URL)
 	for _, c := range s.Containers {

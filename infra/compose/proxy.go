@@ -5,24 +5,24 @@ import (
 	"strings"
 	"time"
 
-	"github.com/emothe/emothe/infra/stack"
+	"github.com/emothe/emothe/contract"
 )
 
 // caddyfilePath is where the official caddy image reads its configuration.
 const caddyfilePath = "/etc/caddy/Caddyfile"
 
-func proxy(cfg *stack.Config, private, edge Network, data Volume) Container {
+func proxy(cfg Config, private, edge Network, data Volume) Container {
 	p := cfg.AppName
-	ports := []Port{{HostIP: "127.0.0.1", Host: cfg.Compose.HTTPPort, Container: 80}}
+	ports := []Port{{HostIP: "127.0.0.1", Host: cfg.HTTPPort, Container: 80}}
 	if cfg.Domain != "" {
 		ports = []Port{{Host: 80, Container: 80}, {Host: 443, Container: 443}}
 	}
 	return Container{
-		Name: p + "-proxy-1", Service: "proxy", Image: cfg.Compose.ProxyImage,
+		Name: p + "-proxy-1", Service: "proxy", Image: cfg.ProxyImage,
 		Command: []string{"caddy", "run", "--config", caddyfilePath, "--adapter", "caddyfile"},
 		// As the official image sets them, so certificates land in the volume.
 		Env:   map[string]string{"XDG_DATA_HOME": "/data", "XDG_CONFIG_HOME": "/config"},
-		Files: []File{{Path: caddyfilePath, Content: caddyfile(cfg.Domain, cfg.Compose.ACMEEmail)}},
+		Files: []File{{Path: caddyfilePath, Content: caddyfile(cfg.Domain, cfg.ACMEEmail)}},
 		Health: &Health{
 			Test:     []string{"CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:2019/config/"},
 			Interval: 5 * time.Second, Timeout: 3 * time.Second, StartPeriod: 10 * time.Second, Retries: 3,
@@ -74,6 +74,6 @@ func caddyfile(domain, acmeEmail string) string {
 		}
 	}
 }
-`, site, appAlias, appPort)
+`, site, appAlias, contract.Port)
 	return b.String()
 }

@@ -1,6 +1,8 @@
 package compose
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -27,7 +29,7 @@ func containerArgs(c Container, image pulumi.StringInput, env pulumi.StringArray
 		a.Command = pulumi.ToStringArray(c.Command)
 	}
 	labels := docker.ContainerLabelArray{}
-	for _, k := range sortedKeys(c.Labels) {
+	for _, k := range slices.Sorted(maps.Keys(c.Labels)) {
 		labels = append(labels, docker.ContainerLabelArgs{Label: pulumi.String(k), Value: pulumi.String(c.Labels[k])})
 	}
 	a.Labels = labels

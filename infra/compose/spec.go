@@ -82,7 +82,8 @@ type Container struct {
 	Release bool
 	Command []string
 	// Env holds plain variables; Secrets names the variables whose values
-	// are secret and supplied at deploy time (see SecretValues).
+	// are secret and supplied at deploy time (by the backend from
+	// stack.Secrets.Env; by tests/compose from its own).
 	Env     map[string]string
 	Secrets []string
 	Health  *Health

@@ -11,98 +11,58 @@ package fly
 
 import (
 	"fmt"
-	"os"
 	"slices"
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
 	"github.com/emothe/emothe/infra/stack"
 	"github.com/emothe/emothe/sdk/go/flyio"
 )
 
-// EnvToken is where the token comes from when `flyio:token` is unset, as
-// for the provider itself.
-const EnvToken = "FLY_API_TOKEN"
-
-// backend deploys a Plan. It is a stack.Backend.
-type backend struct {
-	cfg  *stack.Config
+// steps deploy a Plan. They are the Fly backend's stack.Steps.
+type steps struct {
 	plan Plan
-	// token pushes the built image; empty with a prebuilt one.
-	token string
-	// opts parent every resource to the deployment.
+	cfg  Config
+}
+
+// base is what every step builds on: the Fly app, which the registry, the
+// database attachment and the secrets all need, and the options that
+// parent every resource to the deployment.
+type base struct {
+	app  *flyio.App
 	opts []pulumi.ResourceOption
-	// app is the Fly app: every other resource of it waits for it.
-	app *flyio.App
-	// direct is the database's unpooled URL, for the release command.
-	direct pulumi.StringOutput
 }
 
-var _ stack.Backend = (*backend)(nil)
+var _ stack.Steps[*base] = (*steps)(nil)
 
-// Check refuses, before anything is registered, a stack the Fly backend
-// cannot deploy: names Fly would reject, the Postgres machine's password
-// missing, or no token to push a build with.
-func Check(ctx *pulumi.Context, cfg *stack.Config) error {
-	plan, err := NewPlan(cfg)
-	if err != nil {
-		return err
-	}
-	if plan.Database.Machine != nil {
-		if err := stack.RequireSecret(cfg, "databasePassword", cfg.DatabasePassword, "the password of the Postgres machine"); err != nil {
-			return err
-		}
-	}
-	if plan.Image == "" && flyToken(ctx) == "" {
-		return fmt.Errorf("%s:image is empty, so the image is built and pushed to %s, which needs a Fly token: "+
-			"run `pulumi config set --secret flyio:token \"$(fly tokens create deploy)\" --stack %s` or export %s; "+
-			"or set a prebuilt image with `pulumi config set %s:image registry.fly.io/%s@sha256:<digest> --stack %s`",
-			stack.Namespace, plan.Build.Name, cfg.Stack, EnvToken, stack.Namespace, plan.App, cfg.Stack)
-	}
-	return nil
+// with is b's options and then opts.
+func (b *base) with(opts ...pulumi.ResourceOption) []pulumi.ResourceOption {
+	return append(slices.Clone(b.opts), opts...)
 }
 
-// New is the Fly backend's stack.Factory, for a stack Check accepted. It
-// creates the app at once: the registry, the database attachment and the
-// secrets all need it to exist.
-func New(ctx *pulumi.Context, cfg *stack.Config, parent pulumi.Resource) (stack.Backend, error) {
-	plan, err := NewPlan(cfg)
+// Base creates the app.
+func (s *steps) Base(ctx *pulumi.Context, parent pulumi.Resource) (*base, error) {
+	b := &base{opts: []pulumi.ResourceOption{pulumi.Parent(parent)}}
+	app, err := flyio.NewApp(ctx, s.plan.App, &flyio.AppArgs{Name: pulumi.String(s.plan.App)}, b.opts...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("app %s: %w", s.plan.App, err)
 	}
-	b := &backend{cfg: cfg, plan: plan, opts: []pulumi.ResourceOption{pulumi.Parent(parent)}}
-	if plan.Image == "" {
-		b.token = flyToken(ctx)
-	}
-	b.app, err = flyio.NewApp(ctx, plan.App, &flyio.AppArgs{Name: pulumi.String(plan.App)}, b.opts...)
-	if err != nil {
-		return nil, fmt.Errorf("app %s: %w", plan.App, err)
-	}
+	b.app = app
 	return b, nil
 }
 
-// flyToken is the token the provider uses: `flyio:token`, else the
-// environment's.
-func flyToken(ctx *pulumi.Context) string {
-	if t := config.Get(ctx, "flyio:token"); t != "" {
-		return t
-	}
-	return os.Getenv(EnvToken)
-}
-
 // Image is the prebuilt reference, or the Dockerfile's build pushed to
-// registry.fly.io/<app>, referenced by its repo digest: an unchanged build
+// <emothe:flyRegistry>/<app>, referenced by its repo digest: an unchanged build
 // leaves the machines as they are.
-func (b *backend) Image(ctx *pulumi.Context) (pulumi.StringOutput, error) {
-	if b.plan.Image != "" {
-		return pulumi.String(b.plan.Image).ToStringOutput(), nil
+func (s *steps) Image(ctx *pulumi.Context, b *base) (pulumi.StringOutput, error) {
+	if s.plan.Image != "" {
+		return pulumi.String(s.plan.Image).ToStringOutput(), nil
 	}
-	img, err := docker.NewImage(ctx, b.plan.App+"-image", imageArgs(b.plan.Build, b.token),
-		append(slices.Clone(b.opts), pulumi.DependsOn([]pulumi.Resource{b.app}))...)
+	img, err := docker.NewImage(ctx, s.plan.App+"-image", imageArgs(s.plan.Build, s.cfg.Token.Value()),
+		b.with(pulumi.DependsOn([]pulumi.Resource{b.app}))...)
 	if err != nil {
-		return pulumi.StringOutput{}, fmt.Errorf("build %s: %w", b.plan.Build.Name, err)
+		return pulumi.StringOutput{}, fmt.Errorf("build %s: %w", s.plan.Build.Name, err)
 	}
 	return img.RepoDigest, nil
 }
@@ -126,43 +86,29 @@ func imageArgs(bd Build, token string) *docker.ImageArgs {
 }
 
 // Database is the Managed Postgres cluster or the Postgres machine.
-func (b *backend) Database(ctx *pulumi.Context) (*stack.Database, error) {
-	var (
-		db  *stack.Database
-		err error
-	)
-	if m := b.plan.Database.Managed; m != nil {
-		db, err = b.managedPostgres(ctx, *m)
-	} else {
-		db, err = b.machinePostgres(ctx, *b.plan.Database.Machine)
+func (s *steps) Database(ctx *pulumi.Context, b *base) (*stack.Database, error) {
+	if m := s.plan.Database.Managed; m != nil {
+		return s.managedPostgres(ctx, b, *m)
 	}
-	if err != nil {
-		return nil, err
-	}
-	b.direct = db.DirectURL
-	return db, nil
+	return s.machinePostgres(ctx, b, *s.plan.Database.Machine)
 }
 
-// Secrets sets the app's secrets, plus the database's unpooled URL for the
-// release command.
-func (b *backend) Secrets(ctx *pulumi.Context, values pulumi.StringMap) (*stack.Secrets, error) {
-	all := pulumi.StringMap{EnvDirectURL: pulumi.ToSecret(b.direct).(pulumi.StringOutput)}
-	for k, v := range values {
-		all[k] = v
-	}
-	s, err := flyio.NewAppSecrets(ctx, b.plan.App+"-secrets", &flyio.AppSecretsArgs{App: b.app.Name, Values: all}, b.opts...)
+// Secrets sets the app's secrets in Fly's store; the machines boot with
+// their version.
+func (s *steps) Secrets(ctx *pulumi.Context, b *base, env pulumi.StringMap) (*stack.Secrets, error) {
+	sec, err := flyio.NewAppSecrets(ctx, s.plan.App+"-secrets", &flyio.AppSecretsArgs{App: b.app.Name, Values: env}, b.opts...)
 	if err != nil {
-		return nil, fmt.Errorf("secrets of %s: %w", b.plan.App, err)
+		return nil, fmt.Errorf("secrets of %s: %w", s.plan.App, err)
 	}
-	return &stack.Secrets{Version: s.Version, Resources: []pulumi.Resource{s}}, nil
+	return &stack.Secrets{Version: sec.Version, Resources: []pulumi.Resource{sec}}, nil
 }
 
 // App allocates the IPs and the certificate, then rolls the machines onto
 // image: the release command first, then the machines per the strategy.
-func (b *backend) App(ctx *pulumi.Context, image pulumi.StringOutput, db *stack.Database, secrets *stack.Secrets) (*stack.App, error) {
+func (s *steps) App(ctx *pulumi.Context, b *base, image pulumi.StringOutput, db *stack.Database, secrets *stack.Secrets) (*stack.App, error) {
 	var leaves []pulumi.Resource
-	for _, typ := range b.plan.IPs {
-		name := fmt.Sprintf("%s-ip-%s", b.plan.App, typ)
+	for _, typ := range s.plan.IPs {
+		name := fmt.Sprintf("%s-ip-%s", s.plan.App, typ)
 		ip, err := flyio.NewIPAddress(ctx, name, &flyio.IPAddressArgs{App: b.app.Name, Type: typ}, b.opts...)
 		if err != nil {
 			return nil, fmt.Errorf("IP address %s: %w", name, err)
@@ -170,8 +116,8 @@ func (b *backend) App(ctx *pulumi.Context, image pulumi.StringOutput, db *stack.
 		leaves = append(leaves, ip)
 	}
 	records := pulumi.StringArray{}.ToStringArrayOutput()
-	if d := b.plan.Domain; d != "" {
-		cert, err := flyio.NewCertificate(ctx, b.plan.App+"-cert", &flyio.CertificateArgs{
+	if d := s.plan.Domain; d != "" {
+		cert, err := flyio.NewCertificate(ctx, s.plan.App+"-cert", &flyio.CertificateArgs{
 			App: b.app.Name, Hostname: pulumi.String(d),
 		}, b.opts...)
 		if err != nil {
@@ -181,14 +127,14 @@ func (b *backend) App(ctx *pulumi.Context, image pulumi.StringOutput, db *stack.
 		leaves = append(leaves, cert)
 	}
 	after := append(slices.Clone(db.Resources), secrets.Resources...)
-	machines, err := b.group(ctx, b.plan.App+"-machines", b.app.Name, b.plan.Machines, image, secrets.Version, after)
+	machines, err := b.group(ctx, s.plan.App+"-machines", b.app.Name, s.plan.Machines, image, secrets.Version, after)
 	if err != nil {
 		return nil, err
 	}
-	if err := b.guard(ctx, append(leaves, machines)); err != nil {
+	if err := b.guard(ctx, s.plan.App, s.plan.Database.Protect, append(leaves, machines)); err != nil {
 		return nil, err
 	}
-	return &stack.App{URL: pulumi.String(b.plan.URL).ToStringOutput(), DNSRecords: records}, nil
+	return &stack.App{URL: pulumi.String(s.plan.URL).ToStringOutput(), DNSRecords: records}, nil
 }
 
 // destroyGuard stands for the whole deployment on `pulumi destroy`.
@@ -199,10 +145,10 @@ type destroyGuard struct{ pulumi.ResourceState }
 // engine refuses a protected resource only when its turn comes: without
 // the guard, a destroy of a protected stack would take down the machines,
 // secrets, IPs and certificate before stopping at the database.
-func (b *backend) guard(ctx *pulumi.Context, leaves []pulumi.Resource) error {
+func (b *base) guard(ctx *pulumi.Context, app string, protect bool, leaves []pulumi.Resource) error {
 	g := &destroyGuard{}
-	err := ctx.RegisterComponentResource("emothe:index:DestroyGuard", b.plan.App+"-destroy-guard", g,
-		append(slices.Clone(b.opts), pulumi.DependsOn(leaves), pulumi.Protect(b.plan.Database.Protect))...)
+	err := ctx.RegisterComponentResource("emothe:index:DestroyGuard", app+"-destroy-guard", g,
+		b.with(pulumi.DependsOn(leaves), pulumi.Protect(protect))...)
 	if err != nil {
 		return fmt.Errorf("destroy guard: %w", err)
 	}
@@ -211,7 +157,7 @@ func (b *backend) guard(ctx *pulumi.Context, leaves []pulumi.Resource) error {
 
 // group registers a MachineGroup running g on app with image, booting with
 // the secrets of version.
-func (b *backend) group(ctx *pulumi.Context, name string, app pulumi.StringInput, g Group, image pulumi.StringOutput,
+func (b *base) group(ctx *pulumi.Context, name string, app pulumi.StringInput, g Group, image pulumi.StringOutput,
 	version pulumi.IntOutput, after []pulumi.Resource,
 ) (*flyio.MachineGroup, error) {
 	config := image.ApplyT(func(img string) flyio.MachineConfig {
@@ -233,7 +179,7 @@ func (b *backend) group(ctx *pulumi.Context, name string, app pulumi.StringInput
 	if s := g.Strategy; s != nil {
 		args.Strategy = flyio.RolloutStrategyArgs{Type: pulumi.StringPtrFromPtr(s.Type), MaxUnavailable: pulumi.IntPtrFromPtr(s.MaxUnavailable)}
 	}
-	grp, err := flyio.NewMachineGroup(ctx, name, args, append(slices.Clone(b.opts), pulumi.DependsOn(after))...)
+	grp, err := flyio.NewMachineGroup(ctx, name, args, b.with(pulumi.DependsOn(after))...)
 	if err != nil {
 		return nil, fmt.Errorf("machines %s: %w", name, err)
 	}

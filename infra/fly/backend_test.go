@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/emothe/emothe/infra"
-	"github.com/emothe/emothe/infra/stack"
 	"github.com/emothe/emothe/internal/pulumitest"
 )
 
@@ -87,11 +86,11 @@ func deploy(t *testing.T, st string, config map[string]string) (result, error) {
 	t.Helper()
 	res := result{Mocks: &pulumitest.Mocks{Outputs: outputs}, outputs: map[string]any{}}
 	program := func(ctx *pulumi.Context) error {
-		cfg, err := stack.FromContext(ctx)
+		st, err := infra.Backends.FromContext(ctx)
 		if err != nil {
 			return err
 		}
-		out, err := infra.Deploy(ctx, cfg, infra.Backends)
+		out, err := infra.Deploy(ctx, st)
 		if err != nil {
 			return err
 		}

@@ -2,24 +2,24 @@ package fly
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/emothe/emothe/infra/postgres"
 	"github.com/emothe/emothe/infra/stack"
 	"github.com/emothe/emothe/sdk/go/flyio"
 )
 
 // keep is how a protected database's resources are registered: Pulumi
 // refuses to delete them, and a destroy leaves them in Fly.
-func (b *backend) keep() []pulumi.ResourceOption {
-	p := b.plan.Database.Protect
-	return append(slices.Clone(b.opts), pulumi.Protect(p), pulumi.RetainOnDelete(p))
+func (s *steps) keep(b *base) []pulumi.ResourceOption {
+	p := s.plan.Database.Protect
+	return b.with(pulumi.Protect(p), pulumi.RetainOnDelete(p))
 }
 
 // managedPostgres is a Fly Managed Postgres cluster attached to the app: the
 // app serves through its pooler and migrates on its direct endpoint.
-func (b *backend) managedPostgres(ctx *pulumi.Context, m ManagedPostgres) (*stack.Database, error) {
+func (s *steps) managedPostgres(ctx *pulumi.Context, b *base, m ManagedPostgres) (*stack.Database, error) {
 	pg, err := flyio.NewManagedPostgres(ctx, m.Name, &flyio.ManagedPostgresArgs{
 		Name:           pulumi.String(m.Name),
 		Region:         pulumi.String(m.Region),
@@ -27,7 +27,7 @@ func (b *backend) managedPostgres(ctx *pulumi.Context, m ManagedPostgres) (*stac
 		PgMajorVersion: pulumi.String(m.Version),
 		DiskSizeGb:     pulumi.Int(m.DiskGB),
 		AttachApps:     pulumi.StringArray{b.app.Name},
-	}, b.keep()...)
+	}, s.keep(b)...)
 	if err != nil {
 		return nil, fmt.Errorf("managed postgres %s: %w", m.Name, err)
 	}
@@ -42,8 +42,8 @@ func (b *backend) managedPostgres(ctx *pulumi.Context, m ManagedPostgres) (*stac
 // machinePostgres runs Postgres on a machine of its own app, with its data
 // on a volume and its password a secret of that app. It has no public
 // service: the app reaches it at <db app>.internal on the private network.
-func (b *backend) machinePostgres(ctx *pulumi.Context, m MachinePostgres) (*stack.Database, error) {
-	app, err := flyio.NewApp(ctx, m.App, &flyio.AppArgs{Name: pulumi.String(m.App)}, b.keep()...)
+func (s *steps) machinePostgres(ctx *pulumi.Context, b *base, m MachinePostgres) (*stack.Database, error) {
+	app, err := flyio.NewApp(ctx, m.App, &flyio.AppArgs{Name: pulumi.String(m.App)}, s.keep(b)...)
 	if err != nil {
 		return nil, fmt.Errorf("database app %s: %w", m.App, err)
 	}
@@ -53,20 +53,20 @@ func (b *backend) machinePostgres(ctx *pulumi.Context, m MachinePostgres) (*stac
 		Region:    pulumi.String(m.Region),
 		SizeGb:    pulumi.Int(m.VolumeGB),
 		Encrypted: pulumi.Bool(true),
-	}, b.keep()...)
+	}, s.keep(b)...)
 	if err != nil {
 		return nil, fmt.Errorf("database volume of %s: %w", m.App, err)
 	}
-	password := b.cfg.DatabasePassword.Value()
-	s, err := flyio.NewAppSecrets(ctx, m.App+"-secrets", &flyio.AppSecretsArgs{
+	password := s.cfg.DatabasePassword.Value()
+	sec, err := flyio.NewAppSecrets(ctx, m.App+"-secrets", &flyio.AppSecretsArgs{
 		App:    app.Name,
-		Values: pulumi.StringMap{EnvPostgresPassword: secret(password)},
+		Values: pulumi.StringMap{postgres.EnvPassword: secret(password)},
 	}, b.opts...)
 	if err != nil {
 		return nil, fmt.Errorf("secrets of %s: %w", m.App, err)
 	}
 	image := pulumi.String(m.Machines.Config.Image).ToStringOutput()
-	grp, err := b.group(ctx, m.App+"-machines", app.Name, m.Machines, image, s.Version, []pulumi.Resource{vol, s})
+	grp, err := b.group(ctx, m.App+"-machines", app.Name, m.Machines, image, sec.Version, []pulumi.Resource{vol, sec})
 	if err != nil {
 		return nil, err
 	}

@@ -1,37 +1,21 @@
 package fly
 
 import (
+	"cmp"
 	"fmt"
-	"net"
-	"net/url"
 	"strconv"
 	"strings"
 
+	"github.com/emothe/emothe/contract"
+	"github.com/emothe/emothe/infra/postgres"
 	"github.com/emothe/emothe/infra/stack"
 	"github.com/emothe/emothe/sdk/go/flyio"
 )
 
-// The service's contract (app/): its port, probes and release command.
-const (
-	servicePort = 8080
-	// releaseCommand runs as `/emothe migrate`: the image's ENTRYPOINT is
-	// /emothe, and Fly's init.cmd replaces only its CMD.
-	releaseCommand = "migrate"
-	// EnvDirectURL is the unpooled database URL. `emothe migrate` prefers it
-	// to DATABASE_URL, which goes through Managed Postgres' PgBouncer.
-	EnvDirectURL = "DATABASE_DIRECT_URL"
-)
-
 // The self-run Postgres (database = machine).
 const (
-	dbUser      = "emothe"
-	dbName      = "emothe"
-	dbPort      = 5432
 	dbVolume    = "pg_data"
 	dbMountPath = "/data"
-	// EnvPostgresPassword is the official postgres image's initial password
-	// of POSTGRES_USER, delivered as a secret of the database app.
-	EnvPostgresPassword = "POSTGRES_PASSWORD"
 )
 
 // Plan is everything the Fly backend deploys for one stack, decided from the
@@ -107,96 +91,85 @@ type MachinePostgres struct {
 // URL is the connection URL of the self-run database. The private network
 // is WireGuard between Fly hosts, and the official image serves no TLS.
 func (m MachinePostgres) URL(password string) string {
-	u := url.URL{
-		Scheme:   "postgres",
-		User:     url.UserPassword(dbUser, password),
-		Host:     net.JoinHostPort(m.Host, strconv.Itoa(dbPort)),
-		Path:     "/" + dbName,
-		RawQuery: "sslmode=disable",
-	}
-	return u.String()
+	return postgres.URL(m.Host, password)
 }
 
-// NewPlan decides the deployment of cfg. It fails on what stack.Load cannot
-// see alone: names that grow too long once suffixed.
-func NewPlan(cfg *stack.Config) (Plan, error) {
-	f := cfg.Fly
+// NewPlan decides the deployment of a validated configuration (Read).
+func NewPlan(c Config) Plan {
 	p := Plan{
-		App:      cfg.AppName,
-		Hostname: cfg.AppName + ".fly.dev",
-		Domain:   cfg.Domain,
-		Image:    cfg.Image,
+		App:      c.AppName,
+		Hostname: c.AppName + ".fly.dev",
+		Domain:   c.Domain,
+		Image:    c.Image,
 		IPs:      []flyio.IPType{flyio.IPTypeSharedV4, flyio.IPTypeV6},
 	}
-	p.URL = stack.PublicURL(cfg, "https://"+p.Hostname)
-	if f.DedicatedIPv4 {
+	p.URL = c.PublicURL("https://" + p.Hostname)
+	if c.DedicatedIPv4 {
 		p.IPs[0] = flyio.IPTypeV4
 	}
 	p.Build = Build{
-		Registry:   cfg.Fly.Registry,
-		Name:       cfg.Fly.Registry + "/" + cfg.AppName + ":" + orDefault(cfg.Stack, "latest"),
-		Context:    ".", // the program runs from the repository root
-		Dockerfile: "Dockerfile",
-		Platform:   "linux/amd64", // Fly runs x86-64 machines
-		Username:   "x",           // Fly's registry ignores it; the token authenticates
+		Registry:   c.Registry,
+		Name:       buildName(c),
+		Context:    stack.BuildContext,
+		Dockerfile: stack.Dockerfile,
+		Platform:   stack.BuildPlatform,
+		Username:   "x", // Fly's registry ignores it; the token authenticates
 	}
-	p.Machines = appGroup(cfg, orDefault(cfg.Domain, p.Hostname))
+	p.Machines = appGroup(c, cmp.Or(c.Domain, p.Hostname))
 
-	protect := f.ProtectDatabase || cfg.Production()
-	p.Database = Database{Protect: protect}
-	switch f.Database {
-	case "managed":
-		p.Database.Managed = &ManagedPostgres{
-			Name: cfg.AppName + "-db", Region: f.PrimaryRegion, Plan: f.PostgresPlan,
-			Version: f.PostgresVersion, DiskGB: f.PostgresDiskGB,
-		}
-	case "machine":
-		db := cfg.AppName + "-db"
-		if len(db) > 63 {
-			return Plan{}, fmt.Errorf("%s:appName = %q is too long for %s:database = machine: its Postgres runs on the app %q, "+
-				"over Fly's 63 characters; fix: shorten emothe:appName to at most 60 characters, or pulumi config set %s:database managed",
-				stack.Namespace, cfg.AppName, stack.Namespace, db, stack.Namespace)
-		}
+	p.Database = Database{Protect: c.KeepData()}
+	db := databaseApp(c.AppName)
+	if c.Database == "machine" {
 		p.Database.Machine = &MachinePostgres{
-			App: db, Region: f.PrimaryRegion, Host: db + ".internal", VolumeGB: f.PostgresDiskGB,
-			Machines: databaseGroup(f.PrimaryRegion, f.PostgresImage),
+			App: db, Region: c.PrimaryRegion, Host: db + ".internal", VolumeGB: c.PostgresDiskGB,
+			Machines: databaseGroup(c.PrimaryRegion, c.PostgresImage),
 		}
-	default:
-		return Plan{}, fmt.Errorf("%s:database = %q is not one of managed, machine; fix: pulumi config set %s:database managed",
-			stack.Namespace, f.Database, stack.Namespace)
+	} else {
+		p.Database.Managed = &ManagedPostgres{
+			Name: db, Region: c.PrimaryRegion, Plan: c.PostgresPlan,
+			Version: c.PostgresVersion, DiskGB: c.PostgresDiskGB,
+		}
 	}
-	return p, nil
+	return p
+}
+
+// databaseApp names the database: the Managed Postgres cluster, or the app
+// the Postgres machine runs on.
+func databaseApp(app string) string { return app + "-db" }
+
+// buildName is the reference a build is pushed as, <registry>/<app>:<stack>.
+func buildName(c Config) string {
+	return c.Registry + "/" + c.AppName + ":" + c.ImageTag()
 }
 
 // appGroup is the app's machines: the service behind Fly's proxy on 443 and
 // 80 (redirected to HTTPS), checked on /readyz for routing and /healthz for
 // rollouts, with migrations as the release command.
-func appGroup(cfg *stack.Config, appHost string) Group {
-	f := cfg.Fly
+func appGroup(f Config, appHost string) Group {
 	checks := func(path string) flyio.HealthCheck {
 		return flyio.HealthCheck{
-			Type: "http", Port: new(servicePort), Path: new(path), Method: new("GET"),
+			Type: "http", Port: new(contract.Port), Path: new(path), Method: new("GET"),
 			Interval: new("15s"), Timeout: new("5s"), GracePeriod: new("10s"),
 		}
 	}
-	ready := checks("/readyz")
+	ready := checks(contract.ReadyPath)
 	ready.Port = nil // a service check's port is the service's
 	g := Group{
 		PrimaryRegion:  f.PrimaryRegion,
 		Regions:        f.Regions,
 		CountPerRegion: f.MachinesPerRegion,
-		ReleaseCommand: []string{releaseCommand},
+		ReleaseCommand: []string{contract.Release},
 		Strategy:       &flyio.RolloutStrategy{Type: new(f.Strategy)},
 		Config: flyio.MachineConfig{
 			Env: map[string]string{
-				"APP_HOST":  appHost,
-				"PORT":      strconv.Itoa(servicePort),
-				"LOG_LEVEL": cfg.LogLevel,
+				contract.EnvAppHost:  appHost,
+				contract.EnvPort:     strconv.Itoa(contract.Port),
+				contract.EnvLogLevel: f.LogLevel,
 			},
 			Guest: &flyio.MachineGuest{CpuKind: new(f.CPUKind), Cpus: new(f.CPUs), MemoryMb: new(f.MemoryMB)},
 			Services: []flyio.MachineService{{
 				Protocol:     new("tcp"),
-				InternalPort: servicePort,
+				InternalPort: contract.Port,
 				Ports: []flyio.ServicePort{
 					{Port: 443, Handlers: []string{"tls", "http"}},
 					{Port: 80, Handlers: []string{"http"}, ForceHttps: new(true)},
@@ -207,11 +180,11 @@ func appGroup(cfg *stack.Config, appHost string) Group {
 				Concurrency:        &flyio.ServiceConcurrency{Type: new("requests"), SoftLimit: new(200), HardLimit: new(250)},
 				Checks:             []flyio.HealthCheck{ready},
 			}},
-			Checks:  map[string]flyio.HealthCheck{"healthz": checks("/healthz")},
-			Metrics: &flyio.MetricsConfig{Port: servicePort, Path: "/metrics"},
+			Checks:  map[string]flyio.HealthCheck{"healthz": checks(contract.HealthPath)},
+			Metrics: &flyio.MetricsConfig{Port: contract.Port, Path: contract.MetricsPath},
 			Restart: &flyio.RestartPolicy{Policy: new("on-failure"), MaxRetries: new(10)},
-			// The service drains for SHUTDOWN_TIMEOUT (25s) after SIGTERM.
-			StopConfig: &flyio.StopConfig{Signal: new("SIGTERM"), Timeout: new("30s")},
+			// Fly waits out the service's drain before it kills the machine.
+			StopConfig: &flyio.StopConfig{Signal: new(contract.StopSignal), Timeout: new(contract.StopTimeout.String())},
 		},
 	}
 	if f.Strategy == "rolling" {
@@ -230,17 +203,12 @@ func databaseGroup(region, image string) Group {
 		// A volume pins the machine: it is updated in place, never doubled.
 		Strategy: &flyio.RolloutStrategy{Type: new("rolling"), MaxUnavailable: new(1)},
 		Config: flyio.MachineConfig{
-			Image: image,
-			Env: map[string]string{
-				"POSTGRES_USER": dbUser,
-				"POSTGRES_DB":   dbName,
-				// The volume's root holds lost+found, which initdb refuses.
-				"PGDATA": dbMountPath + "/pgdata",
-			},
+			Image:  image,
+			Env:    postgres.Env(dbMountPath),
 			Guest:  &flyio.MachineGuest{CpuKind: new("shared"), Cpus: new(1), MemoryMb: new(256)},
 			Mounts: []flyio.VolumeMount{{Volume: dbVolume, Path: dbMountPath}},
 			Checks: map[string]flyio.HealthCheck{"pg": {
-				Type: "tcp", Port: new(dbPort), Interval: new("15s"), Timeout: new("5s"), GracePeriod: new("30s"),
+				Type: "tcp", Port: new(postgres.Port), Interval: new("15s"), Timeout: new("5s"), GracePeriod: new("30s"),
 			}},
 			Restart: &flyio.RestartPolicy{Policy: new("always")},
 			// SIGINT is Postgres' fast shutdown: it checkpoints and exits.
@@ -269,11 +237,4 @@ func registryPassword(token string) string {
 		}
 	}
 	return token
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

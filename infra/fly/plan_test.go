@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	"github.com/emothe/emothe/contract"
+	"github.com/emothe/emothe/infra/postgres"
 	"github.com/emothe/emothe/infra/stack"
 	"github.com/emothe/emothe/sdk/go/flyio"
 )
@@ -28,7 +30,7 @@ func stackValues(t *testing.T, name string, over ...string) stack.Raw {
 		Config map[string]any `yaml:"config"`
 	}
 	require.NoError(t, yaml.Unmarshal(b, &f))
-	raw := stack.Raw{Stack: name, Values: map[string]string{}, Secrets: map[string]bool{}}
+	raw := stack.Raw{Stack: name, Values: map[string]string{}, Secrets: map[string]bool{}, Inputs: map[string]string{tokenKey: "FlyV1 tok"}}
 	for k, v := range f.Config {
 		key := k[len(stack.Namespace)+1:]
 		if list, ok := v.([]any); ok {
@@ -48,11 +50,9 @@ func stackValues(t *testing.T, name string, over ...string) stack.Raw {
 
 func planOf(t *testing.T, name string, over ...string) Plan {
 	t.Helper()
-	cfg, err := stack.Load(stackValues(t, name, over...))
+	cfg, err := Load(stackValues(t, name, over...))
 	require.NoError(t, err)
-	p, err := NewPlan(cfg)
-	require.NoError(t, err)
-	return p
+	return NewPlan(cfg)
 }
 
 func TestDevPlan(t *testing.T) {
@@ -86,7 +86,7 @@ func TestDevPlan(t *testing.T) {
 	assert.Empty(t, db.Machines.ReleaseCommand)
 	assert.Equal(t, []flyio.VolumeMount{{Volume: "pg_data", Path: "/data"}}, db.Machines.Config.Mounts)
 	assert.Equal(t, "/data/pgdata", db.Machines.Config.Env["PGDATA"], "initdb refuses the volume root (lost+found)")
-	assert.NotContains(t, db.Machines.Config.Env, EnvPostgresPassword, "the password is a secret, not env")
+	assert.NotContains(t, db.Machines.Config.Env, postgres.EnvPassword, "the password is a secret, not env")
 }
 
 func TestMachineDatabaseURLEscapesThePassword(t *testing.T) {
@@ -145,7 +145,7 @@ func TestAppMachinesServeTheService(t *testing.T) {
 	assert.Equal(t, "8080", g.Config.Env["PORT"])
 	assert.Empty(t, g.Config.Image, "the image comes from the Image step")
 	for k := range g.Config.Env {
-		assert.NotContains(t, []string{"SECRET_KEY_BASE", "DATABASE_URL", EnvDirectURL}, k, "secrets are not env")
+		assert.NotContains(t, []string{contract.EnvSecretKeyBase, contract.EnvDatabaseURL, contract.EnvDatabaseDirectURL}, k, "secrets are not env")
 	}
 }
 
@@ -177,15 +177,12 @@ func TestBuildGoesToTheAppsRepository(t *testing.T) {
 
 func TestMachineDatabaseNameMustFitFly(t *testing.T) {
 	name := "e" + fmt.Sprintf("%061d", 0) // 62 characters: "-db" makes 65
-	cfg, err := stack.Load(stackValues(t, "dev", "appName", name))
-	require.NoError(t, err)
-	_, err = NewPlan(cfg)
+	_, err := Load(stackValues(t, "dev", "appName", name))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "emothe:appName = \""+name+"\"")
 	assert.Contains(t, err.Error(), "pulumi config set emothe:database managed")
 
-	cfg.Fly.Database = "managed"
-	_, err = NewPlan(cfg)
+	_, err = Load(stackValues(t, "dev", "appName", name, "database", "managed"))
 	assert.NoError(t, err)
 }
 

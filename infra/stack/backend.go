@@ -1,35 +1,76 @@
 package stack
 
-import "github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+import (
+	"fmt"
 
-// Backend is one platform Emothe deploys to (Fly.io or Compose). infra.Deploy
-// drives every backend through the same four steps, in this order, so both
-// produce the same outputs: the image the app runs, its database, its
-// secrets, and the app itself, which runs the release command (migrations)
-// before new code takes traffic.
-type Backend interface {
-	// Image returns the image reference the app runs, pinned by digest where
-	// the platform can tell it.
-	Image(ctx *pulumi.Context) (pulumi.StringOutput, error)
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/emothe/emothe/contract"
+)
+
+// Steps are one backend's deployment, every backend through the same
+// steps in the same order, so all produce the same outputs. What a step
+// needs comes in as arguments: B is what Base registers for the later
+// steps (Fly's app, Compose's Docker provider, networks and volumes).
+type Steps[B any] interface {
+	// Base registers what every later step builds on, parented to parent.
+	Base(ctx *pulumi.Context, parent pulumi.Resource) (B, error)
+	// Image returns the image reference the app runs, pinned by digest
+	// where the platform can tell it.
+	Image(ctx *pulumi.Context, base B) (pulumi.StringOutput, error)
 	// Database provisions (or adopts) the app's Postgres.
-	Database(ctx *pulumi.Context) (*Database, error)
-	// Secrets delivers the app's secret environment.
-	Secrets(ctx *pulumi.Context, values pulumi.StringMap) (*Secrets, error)
+	Database(ctx *pulumi.Context, base B) (*Database, error)
+	// Secrets delivers env, the app's secret environment (SecretEnv).
+	Secrets(ctx *pulumi.Context, base B, env pulumi.StringMap) (*Secrets, error)
 	// App runs the release command, then rolls the app onto image.
-	App(ctx *pulumi.Context, image pulumi.StringOutput, db *Database, secrets *Secrets) (*App, error)
+	App(ctx *pulumi.Context, base B, image pulumi.StringOutput, db *Database, secrets *Secrets) (*App, error)
 }
 
-// Factory makes a Backend for one stack; parent is the component that owns
-// every resource the backend registers.
-type Factory func(ctx *pulumi.Context, cfg *Config, parent pulumi.Resource) (Backend, error)
+// Deployer registers a planned deployment under parent.
+type Deployer func(ctx *pulumi.Context, parent pulumi.Resource) (*Deployed, error)
 
-// Platform is one implemented backend.
-type Platform struct {
-	// Check refuses a configuration the backend cannot deploy (a missing
-	// secret it needs, say). It runs before anything is registered, so a
-	// refused stack is left exactly as it was. Optional.
-	Check func(ctx *pulumi.Context, cfg *Config) error
-	New   Factory
+// Deployed is what a deployment gives the stack's outputs.
+type Deployed struct {
+	Image    pulumi.StringOutput
+	Database *Database
+	App      *App
+}
+
+// Drive is the Deployer that runs steps in order, with the secret
+// environment of cfg and the database.
+func Drive[B any](cfg *Config, steps Steps[B]) Deployer {
+	return func(ctx *pulumi.Context, parent pulumi.Resource) (*Deployed, error) {
+		base, err := steps.Base(ctx, parent)
+		if err != nil {
+			return nil, err
+		}
+		image, err := steps.Image(ctx, base)
+		if err != nil {
+			return nil, fmt.Errorf("image: %w", err)
+		}
+		db, err := steps.Database(ctx, base)
+		if err != nil {
+			return nil, fmt.Errorf("database: %w", err)
+		}
+		secrets, err := steps.Secrets(ctx, base, SecretEnv(cfg, db))
+		if err != nil {
+			return nil, fmt.Errorf("secrets: %w", err)
+		}
+		app, err := steps.App(ctx, base, image, db, secrets)
+		if err != nil {
+			return nil, fmt.Errorf("app: %w", err)
+		}
+		return &Deployed{Image: image, Database: db, App: app}, nil
+	}
+}
+
+// SecretEnv is the secret environment every backend gives the app.
+func SecretEnv(cfg *Config, db *Database) pulumi.StringMap {
+	return pulumi.StringMap{
+		contract.EnvSecretKeyBase:     pulumi.ToSecret(pulumi.String(cfg.SecretKeyBase.Value())).(pulumi.StringOutput),
+		contract.EnvDatabaseURL:       pulumi.ToSecret(db.URL).(pulumi.StringOutput),
+		contract.EnvDatabaseDirectURL: pulumi.ToSecret(db.DirectURL).(pulumi.StringOutput),
+	}
 }
 
 // Database is what a backend's Postgres gives the app.
@@ -47,9 +88,13 @@ type Database struct {
 
 // Secrets are the app's delivered secret environment.
 type Secrets struct {
-	// Version changes whenever a secret value changes; an app update keyed on
-	// it rolls the app onto new secrets.
+	// Version changes whenever a secret value changes, on a platform with
+	// a secret store (Fly): an app update keyed on it rolls the app onto
+	// new secrets.
 	Version pulumi.IntOutput
+	// Env holds the values by variable name on a platform without a store
+	// (Compose), which puts them in each container's environment itself.
+	Env pulumi.StringMap
 	// Resources are what the app must wait for.
 	Resources []pulumi.Resource
 }

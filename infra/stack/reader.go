@@ -1,49 +1,84 @@
 package stack
 
 import (
-	"encoding/json"
+	"cmp"
 	"fmt"
-	"net/mail"
-	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 )
 
-// reader parses raw settings, applying the defaults from Settings and
-// collecting one message per bad value.
-type reader struct {
-	raw  Raw
-	errs []string
-	bad  map[string]bool
+// Reader parses a stack's raw settings, applying their declared defaults,
+// and collects one message per bad value, each naming the key, the value
+// and the fix. Backends read their own settings with it, so every problem
+// of a stack is reported at once.
+type Reader struct {
+	raw      Raw
+	settings map[string]Setting
+	problems []string
+	bad      map[string]bool
 }
 
-// fail records a problem as "emothe:key = value: what is wrong; fix".
-func (r *reader) fail(key, value, problem, fix string) {
-	if r.bad == nil {
-		r.bad = map[string]bool{}
+func newReader(raw Raw, settings []Setting) *Reader {
+	r := &Reader{raw: raw, settings: map[string]Setting{}, bad: map[string]bool{}}
+	for _, s := range settings {
+		r.settings[s.Key] = s
 	}
-	r.bad[key] = true
+	return r
+}
+
+// Stack is the stack's name, or "<stack>" when unknown, for fixes.
+func (r *Reader) Stack() string { return cmp.Or(r.raw.Stack, "<stack>") }
+
+// Fail records a problem as "emothe:key = value what is wrong; fix: how".
+// A secret setting's value is never shown.
+func (r *Reader) Fail(key, value, problem, fix string) {
 	shown := fmt.Sprintf("%q", value)
-	if setting(key).Secret {
+	if r.setting(key).Secret {
 		shown = "[secret]"
 	}
-	r.errs = append(r.errs, fmt.Sprintf("%s:%s = %s %s; fix: %s", Namespace, key, shown, problem, fix))
+	r.problem(key, fmt.Sprintf("%s:%s = %s %s; fix: %s", Namespace, key, shown, problem, fix))
 }
 
-func setting(key string) Setting {
-	for _, s := range Settings {
-		if s.Key == key {
-			return s
-		}
+// Missing records a required setting that is empty.
+func (r *Reader) Missing(key, why, fix string) {
+	r.problem(key, fmt.Sprintf("%s:%s is %s; fix: %s", Namespace, key, why, fix))
+}
+
+func (r *Reader) problem(key, msg string) {
+	r.bad[key] = true
+	r.problems = append(r.problems, msg)
+}
+
+// Bad reports whether a problem was recorded for any of keys: a rule that
+// spans settings stays quiet when one of them is already reported, so a
+// consequence is never piled onto its cause.
+func (r *Reader) Bad(keys ...string) bool {
+	return slices.ContainsFunc(keys, func(k string) bool { return r.bad[k] })
+}
+
+// Failed reports whether any problem was recorded.
+func (r *Reader) Failed() bool { return len(r.problems) > 0 }
+
+func (r *Reader) err() error {
+	if !r.Failed() {
+		return nil
 	}
-	panic("infra: undeclared setting " + key) // a programming error, caught by tests
+	return &ConfigError{Problems: r.problems}
 }
 
-// get returns the value of key, or its declared default.
-func (r *reader) get(key string) string {
-	s := setting(key)
+func (r *Reader) setting(key string) Setting {
+	s, ok := r.settings[key]
+	if !ok {
+		panic("stack: undeclared setting " + key) // a programming error, caught by tests
+	}
+	return s
+}
+
+// Get returns the value of key, or its declared default.
+func (r *Reader) Get(key string) string {
+	s := r.setting(key)
 	if v, ok := r.raw.Values[key]; ok {
 		if !s.Secret && r.raw.Secrets[key] {
 			// A non-secret setting held as a secret is harmless; the reverse is not.
@@ -54,233 +89,129 @@ func (r *reader) get(key string) string {
 	return s.Default
 }
 
-func (r *reader) oneOf(key string, allowed ...string) string {
-	v := r.get(key)
+// Input returns a declared input's value (see Input).
+func (r *Reader) Input(key string) string { return r.raw.Inputs[key] }
+
+// set is the fix that sets key to example.
+func set(key string, example any) string {
+	return fmt.Sprintf("pulumi config set %s:%s %v", Namespace, key, example)
+}
+
+// OneOf reads a string that must be one of allowed, in any case.
+func (r *Reader) OneOf(key string, allowed ...string) string {
+	v := r.Get(key)
 	for _, a := range allowed {
 		if strings.EqualFold(v, a) {
 			return a
 		}
 	}
-	r.fail(key, v, "is not one of "+strings.Join(allowed, ", "),
-		fmt.Sprintf("pulumi config set %s:%s %s", Namespace, key, allowed[0]))
+	r.Fail(key, v, "is not one of "+strings.Join(allowed, ", "), set(key, allowed[0]))
 	return v
 }
 
-func (r *reader) integer(key string, lo, hi int) int {
-	v := r.get(key)
+// Integer reads a whole number from lo to hi.
+func (r *Reader) Integer(key string, lo, hi int) int {
+	v := r.Get(key)
 	n, err := strconv.Atoi(v)
 	if err != nil || n < lo || n > hi {
-		r.fail(key, v, fmt.Sprintf("is not a whole number from %d to %d", lo, hi),
-			fmt.Sprintf("pulumi config set %s:%s %d", Namespace, key, max(lo, 1)))
-		return n
+		r.Fail(key, v, fmt.Sprintf("is not a whole number from %d to %d", lo, hi), set(key, max(lo, 1)))
 	}
 	return n
 }
 
-func (r *reader) oneOfInt(key string, allowed ...int) int {
-	v := r.get(key)
+// OneOfInt reads a whole number that must be one of allowed.
+func (r *Reader) OneOfInt(key string, allowed ...int) int {
+	v := r.Get(key)
 	n, err := strconv.Atoi(v)
 	if err != nil || !slices.Contains(allowed, n) {
-		r.fail(key, v, fmt.Sprintf("is not one of %v", allowed),
-			fmt.Sprintf("pulumi config set %s:%s %d", Namespace, key, allowed[0]))
+		r.Fail(key, v, fmt.Sprintf("is not one of %v", allowed), set(key, allowed[0]))
 	}
 	return n
 }
 
-func (r *reader) boolean(key string) bool {
-	v := r.get(key)
+// Boolean reads true or false: the CLI no longer checks it (see Kind).
+func (r *Reader) Boolean(key string) bool {
+	v := r.Get(key)
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		r.fail(key, v, "is not true or false", fmt.Sprintf("pulumi config set %s:%s true", Namespace, key))
+		r.Fail(key, v, "is not true or false", set(key, true)+" (or false)")
 	}
 	return b
 }
 
-// secret reads a secret setting and refuses one stored in plain text: it
+// Secret reads a secret setting and refuses one stored in plain text: it
 // would sit readable in Pulumi.<stack>.yaml and in the repository.
-func (r *reader) secret(key string) Secret {
+func (r *Reader) Secret(key string) Secret {
+	r.setting(key)
 	v, ok := r.raw.Values[key]
 	if !ok || v == "" {
 		return Secret{}
 	}
 	if !r.raw.Secrets[key] {
-		r.errs = append(r.errs, fmt.Sprintf(
+		r.problem(key, fmt.Sprintf(
 			"%s:%s is stored in plain text; fix: pulumi config rm %s:%s && pulumi config set --secret %s:%s <value> (and rotate it: it may already be committed)",
 			Namespace, key, Namespace, key, Namespace, key))
 		return Secret{}
 	}
-	if key == "secretKeyBase" && len(v) < 64 {
-		r.fail(key, v, fmt.Sprintf("is %d characters; it needs at least 64", len(v)),
-			"make secrets STACK="+orDefault(r.raw.Stack, "<stack>")+" (or pulumi config set --secret emothe:secretKeyBase \"$(openssl rand -hex 64)\")")
-	}
 	return Secret{value: v}
+}
+
+// Require records a required secret that is not set, with the commands
+// that set it; what says what it is for.
+func (r *Reader) Require(key string, s Secret, what string) {
+	if s.Set() || r.Bad(key) {
+		return
+	}
+	r.Missing(key, "not set; it is "+what,
+		fmt.Sprintf("make secrets STACK=%s generates it, or pulumi config set --secret %s:%s <value> --stack %s",
+			r.Stack(), Namespace, key, r.Stack()))
 }
 
 var appNameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{1,61}[a-z0-9]$`)
 
-func (r *reader) appName(key string) string {
-	v := r.get(key)
+// appName reads a name Fly and Docker both accept.
+func (r *Reader) appName(key string) string {
+	v := r.Get(key)
 	if v != "" && (!appNameRE.MatchString(v) || strings.Contains(v, "--")) {
-		r.fail(key, v, "is not a valid app name (3-63 lowercase letters, digits and single hyphens, starting with a letter)",
-			fmt.Sprintf("pulumi config set %s:%s emothe-%s", Namespace, key, orDefault(r.raw.Stack, "dev")))
+		r.Fail(key, v, "is not a valid app name (3-63 lowercase letters, digits and single hyphens, starting with a letter)",
+			set(key, "emothe-"+cmp.Or(r.raw.Stack, "dev")))
 	}
 	return v
 }
 
-// image accepts a reference with a tag or a digest: an untagged name would
-// float to whatever "latest" is at deploy time.
+// imageRE accepts a reference with a tag or a digest: an untagged name
+// would float to whatever "latest" is at deploy time.
 var imageRE = regexp.MustCompile(`^[a-z0-9]+([._/:-][a-z0-9]+)*(/[a-z0-9._-]+)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
 
-func (r *reader) image(key string) string {
-	return r.imageRef(key, "registry.fly.io/emothe@sha256:<digest>")
-}
-
-// imageRef reads an image reference; example goes into the fix.
-func (r *reader) imageRef(key, example string) string {
-	v := r.get(key)
+// ImageRef reads an image reference; example goes into the fix.
+func (r *Reader) ImageRef(key, example string) string {
+	v := r.Get(key)
 	if v == "" {
 		return v
 	}
 	last := v[strings.LastIndex(v, "/")+1:]
 	if !imageRE.MatchString(v) || !(strings.Contains(last, ":") || strings.Contains(v, "@sha256:")) {
-		r.fail(key, v, "is not an image reference with a tag or digest",
-			fmt.Sprintf("pulumi config set %s:%s %s", Namespace, key, example))
+		r.Fail(key, v, "is not an image reference with a tag or digest", set(key, example))
 	}
 	return v
-}
-
-// repositoryRE is an image repository without tag or digest, on a registry
-// host: images are pushed there under a tag of the program's choosing.
-var repositoryRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$`)
-
-func (r *reader) repository(key string) string {
-	v := r.get(key)
-	if v != "" && (!repositoryRE.MatchString(v) || !strings.ContainsAny(v[:strings.Index(v, "/")], ".:")) {
-		r.fail(key, v, "is not an image repository on a registry host (no tag, no digest)",
-			fmt.Sprintf("pulumi config set %s:%s ghcr.io/acme/emothe", Namespace, key))
-	}
-	return v
-}
-
-// registryHostRE is a registry's host[:port], without scheme or path.
-var registryHostRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$`)
-
-func (r *reader) registryHost(key string) string {
-	v := r.get(key)
-	if !registryHostRE.MatchString(v) || !strings.ContainsAny(v, ".:") {
-		r.fail(key, v, "is not a registry host[:port] (no scheme, no path)",
-			fmt.Sprintf("pulumi config set %s:%s registry.fly.io", Namespace, key))
-	}
-	return v
-}
-
-// postgresURL reads a secret Postgres connection URL; a bad one is reported
-// without its value, which holds a password.
-func (r *reader) postgresURL(key string) Secret {
-	s := r.secret(key)
-	if !s.Set() {
-		return s
-	}
-	u, err := url.Parse(s.Value())
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Hostname() == "" || u.Path == "" || u.Path == "/" {
-		r.fail(key, s.Value(), "is not a Postgres URL with a host and a database",
-			fmt.Sprintf("pulumi config set --secret %s:%s 'postgres://USER:PASSWORD@HOST:5432/DB?sslmode=require'", Namespace, key))
-	}
-	return s
 }
 
 var hostnameRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 
-func (r *reader) hostname(key string) string {
-	v := strings.ToLower(r.get(key))
+func (r *Reader) hostname(key string) string {
+	v := strings.ToLower(r.Get(key))
 	if v != "" && !hostnameRE.MatchString(v) {
-		r.fail(key, v, "is not a DNS hostname", fmt.Sprintf("pulumi config set %s:%s emothe.example.org", Namespace, key))
+		r.Fail(key, v, "is not a DNS hostname", set(key, "emothe.example.org"))
 	}
 	return v
 }
 
-func (r *reader) email(key string) string {
-	v := r.get(key)
-	if v == "" {
-		return v
-	}
-	if a, err := mail.ParseAddress(v); err != nil || a.Address != v {
-		r.fail(key, v, "is not an email address", fmt.Sprintf("pulumi config set %s:%s ops@example.org", Namespace, key))
-	}
-	return v
-}
-
-func (r *reader) region(key string) string {
-	v := strings.ToLower(r.get(key))
-	if !slices.Contains(FlyRegions, v) {
-		r.fail(key, v, "is not a Fly region code", "use one of "+strings.Join(FlyRegions, " "))
-	}
-	return v
-}
-
-// regions reads a JSON array of region codes; empty means the primary region.
-func (r *reader) regions(key, primary string) []string {
-	v := r.get(key)
-	if v == "" || v == "[]" {
-		return []string{primary}
-	}
-	var list []string
-	if err := json.Unmarshal([]byte(v), &list); err != nil || len(list) == 0 {
-		r.fail(key, v, "is not a non-empty list of region codes",
-			fmt.Sprintf("pulumi config set --path '%s:%s[0]' %s", Namespace, key, orDefault(primary, "mad")))
-		return nil
-	}
-	seen := map[string]bool{}
-	for i, code := range list {
-		code = strings.ToLower(code)
-		list[i] = code
-		if !slices.Contains(FlyRegions, code) {
-			r.fail(key, v, fmt.Sprintf("names %q, which is not a Fly region code", code),
-				"use codes from: "+strings.Join(FlyRegions, " "))
-		} else if seen[code] {
-			r.fail(key, v, fmt.Sprintf("lists %q twice", code), "list each region once")
-		}
-		seen[code] = true
-	}
-	return list
-}
-
-// memory checks Fly's sizing rules: 256 MB steps, and per-CPU bounds
-// (shared: 256-2048 MB per CPU; performance: 2048-8192 MB per CPU).
-func (r *reader) memory(key, kind string, cpus int) int {
-	v := r.get(key)
+// memory reads a size in 256 MB steps, the unit Fly sizes machines in.
+func (r *Reader) memory(key string) int {
+	v := r.Get(key)
 	n, err := strconv.Atoi(v)
 	if err != nil || n <= 0 || n%256 != 0 {
-		r.fail(key, v, "is not a positive multiple of 256 (Fly sizes memory in 256 MB steps)",
-			fmt.Sprintf("pulumi config set %s:%s 512", Namespace, key))
-		return n
-	}
-	lo, hi := 256*cpus, 2048*cpus
-	if kind == "performance" {
-		lo, hi = 2048*cpus, 8192*cpus
-	}
-	if cpus > 0 && (n < lo || n > hi) && !r.bad["cpus"] && !r.bad["cpuKind"] {
-		r.fail(key, v, fmt.Sprintf("is outside %d-%d MB, the range for %d %s CPU(s)", lo, hi, cpus, kind),
-			fmt.Sprintf("pulumi config set %s:%s %d", Namespace, key, lo))
+		r.Fail(key, v, "is not a positive multiple of 256 (memory is sized in 256 MB steps)", set(key, 512))
 	}
 	return n
-}
-
-func (r *reader) dockerHost(key string) string {
-	v := r.get(key)
-	u, err := url.Parse(v)
-	ok := err == nil && ((u.Scheme == "unix" && u.Path != "") || (u.Scheme == "ssh" && u.Host != "") ||
-		(u.Scheme == "tcp" && u.Host != ""))
-	if !ok {
-		r.fail(key, v, "is not a Docker host URL (unix:///path, ssh://user@host or tcp://host:port)",
-			fmt.Sprintf("pulumi config set %s:%s ssh://deploy@docker.example.org", Namespace, key))
-	}
-	return v
-}
-
-// FlyRegions are the region codes Fly.io accepts for machines.
-var FlyRegions = []string{
-	"ams", "arn", "atl", "bog", "bom", "bos", "cdg", "den", "dfw", "ewr", "eze", "fra", "gdl", "gig",
-	"gru", "hkg", "iad", "jnb", "lax", "lhr", "mad", "mia", "nrt", "ord", "otp", "phx", "qro", "scl",
-	"sea", "sin", "sjc", "syd", "waw", "yul", "yyz",
 }

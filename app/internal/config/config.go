@@ -15,13 +15,15 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/emothe/emothe/contract"
 )
 
 // Defaults for the optional settings.
 const (
-	DefaultPort            = 8080
-	DefaultShutdownTimeout = 25 * time.Second
-	minSecretKeyBase       = 64
+	DefaultPort            = contract.Port
+	DefaultShutdownTimeout = contract.ShutdownTimeout
+	minSecretKeyBase       = contract.MinSecretKeyBase
 )
 
 // Serve is the configuration of `emothe serve`.
@@ -82,7 +84,7 @@ func (l *loader) err() error {
 func LoadServe(getenv Getenv) (Serve, error) {
 	l := &loader{getenv: getenv}
 	c := Serve{
-		DatabaseURL:     l.databaseURL("DATABASE_URL"),
+		DatabaseURL:     l.databaseURL(contract.EnvDatabaseURL),
 		SecretKeyBase:   l.secretKeyBase(),
 		Port:            l.port(),
 		LogLevel:        l.logLevel(),
@@ -98,9 +100,9 @@ func LoadServe(getenv Getenv) (Serve, error) {
 // own (advisory locks, DDL in transactions).
 func LoadMigrate(getenv Getenv) (Migrate, error) {
 	l := &loader{getenv: getenv}
-	name := "DATABASE_URL"
-	if strings.TrimSpace(getenv("DATABASE_DIRECT_URL")) != "" {
-		name = "DATABASE_DIRECT_URL"
+	name := contract.EnvDatabaseURL
+	if strings.TrimSpace(getenv(contract.EnvDatabaseDirectURL)) != "" {
+		name = contract.EnvDatabaseDirectURL
 	}
 	c := Migrate{DatabaseURL: l.databaseURL(name), LogLevel: l.logLevel()}
 	return c, l.err()
@@ -140,32 +142,32 @@ func (l *loader) databaseURL(name string) Secret {
 }
 
 func (l *loader) secretKeyBase() Secret {
-	v := l.getenv("SECRET_KEY_BASE")
+	v := l.getenv(contract.EnvSecretKeyBase)
 	const fix = "generate one with `openssl rand -hex 32` (64 hex characters)"
 	switch n := len(v); {
 	case n == 0:
-		l.problem("SECRET_KEY_BASE is not set; it needs at least %d characters: %s", minSecretKeyBase, fix)
+		l.problem("%s is not set; it needs at least %d characters: %s", contract.EnvSecretKeyBase, minSecretKeyBase, fix)
 	case n < minSecretKeyBase:
-		l.problem("SECRET_KEY_BASE is %d characters; it needs at least %d: %s", n, minSecretKeyBase, fix)
+		l.problem("%s is %d characters; it needs at least %d: %s", contract.EnvSecretKeyBase, n, minSecretKeyBase, fix)
 	}
 	return Secret(v)
 }
 
 func (l *loader) port() int {
-	v := l.getenv("PORT")
+	v := l.getenv(contract.EnvPort)
 	if v == "" {
 		return DefaultPort
 	}
 	p, err := strconv.Atoi(v)
 	if err != nil || p < 1 || p > 65535 {
-		l.problem("PORT is %q; it must be a whole number from 1 to 65535, e.g. PORT=%d", v, DefaultPort)
+		l.problem("%[1]s is %[2]q; it must be a whole number from 1 to 65535, e.g. %[1]s=%[3]d", contract.EnvPort, v, DefaultPort)
 		return 0
 	}
 	return p
 }
 
 func (l *loader) logLevel() slog.Level {
-	v := l.getenv("LOG_LEVEL")
+	v := l.getenv(contract.EnvLogLevel)
 	switch strings.ToLower(v) {
 	case "", "info":
 		return slog.LevelInfo
@@ -176,18 +178,18 @@ func (l *loader) logLevel() slog.Level {
 	case "error":
 		return slog.LevelError
 	}
-	l.problem("LOG_LEVEL is %q; use one of debug, info, warn, error", v)
+	l.problem("%s is %q; use one of debug, info, warn, error", contract.EnvLogLevel, v)
 	return slog.LevelInfo
 }
 
 func (l *loader) shutdownTimeout() time.Duration {
-	v := l.getenv("SHUTDOWN_TIMEOUT")
+	v := l.getenv(contract.EnvShutdownTimeout)
 	if v == "" {
 		return DefaultShutdownTimeout
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d <= 0 {
-		l.problem("SHUTDOWN_TIMEOUT is %q; it must be a positive Go duration such as 25s or 1m30s", v)
+		l.problem("%s is %q; it must be a positive Go duration such as 25s or 1m30s", contract.EnvShutdownTimeout, v)
 		return DefaultShutdownTimeout
 	}
 	return d
@@ -196,13 +198,13 @@ func (l *loader) shutdownTimeout() time.Duration {
 // appHost accepts a bare host with an optional port, e.g. emothe.fly.dev or
 // localhost:8080: the scheme of absolute URLs comes from each request.
 func (l *loader) appHost(port int) string {
-	v := l.getenv("APP_HOST")
+	v := l.getenv(contract.EnvAppHost)
 	if v == "" {
 		return fmt.Sprintf("localhost:%d", port)
 	}
 	u, err := url.Parse("http://" + v)
 	if err != nil || u.Host != v || u.Hostname() == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
-		l.problem("APP_HOST is %q; give the public host name with an optional port and no scheme or path, e.g. APP_HOST=emothe.fly.dev", v)
+		l.problem("%s is %q; give the public host name with an optional port and no scheme or path, e.g. %[1]s=emothe.fly.dev", contract.EnvAppHost, v)
 		return ""
 	}
 	return strings.ToLower(v)

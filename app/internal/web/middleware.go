@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/emothe/emothe/contract"
 )
 
 type requestIDKey struct{}
@@ -91,7 +93,7 @@ func (s *Server) checkHost(next http.Handler) http.Handler {
 	})
 }
 
-var anyHostPaths = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
+var anyHostPaths = map[string]bool{contract.HealthPath: true, contract.ReadyPath: true, contract.MetricsPath: true}
 
 func (s *Server) allowedHost(hostport string) bool {
 	switch hostOnly(hostport) {

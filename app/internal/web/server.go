@@ -14,6 +14,7 @@ import (
 
 	"github.com/emothe/emothe/app/internal/metrics"
 	"github.com/emothe/emothe/app/internal/store"
+	"github.com/emothe/emothe/contract"
 )
 
 // Config is what the handlers need.
@@ -49,9 +50,9 @@ func New(cfg Config, opts ...Option) *Server {
 	mux.HandleFunc("GET /{$}", s.index)
 	mux.HandleFunc("GET /api/plays", s.listPlays)
 	mux.HandleFunc("GET /api/plays/{id}", s.getPlay)
-	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", cfg.Metrics.Handler())
+	mux.HandleFunc("GET "+contract.HealthPath, s.healthz)
+	mux.HandleFunc("GET "+contract.ReadyPath, s.readyz)
+	mux.Handle("GET "+contract.MetricsPath, cfg.Metrics.Handler())
 	for _, opt := range opts {
 		opt(mux)
 	}
