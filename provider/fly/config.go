@@ -1,6 +1,7 @@
 package fly
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -70,10 +71,10 @@ func New(cfg Config) (Client, error) {
 		server:          base + "/v1",
 		auth:            auth,
 		tokens:          tokens,
-		userAgent:       or(cfg.UserAgent, "pulumi-resource-flyio"),
-		retryMaxElapsed: or(cfg.RetryMaxElapsed, 2*time.Minute),
-		retryInitial:    or(cfg.RetryInitialInterval, 500*time.Millisecond),
-		pollInterval:    or(cfg.PollInterval, time.Second),
+		userAgent:       cmp.Or(cfg.UserAgent, "pulumi-resource-flyio"),
+		retryMaxElapsed: cmp.Or(cfg.RetryMaxElapsed, 2*time.Minute),
+		retryInitial:    cmp.Or(cfg.RetryInitialInterval, 500*time.Millisecond),
+		pollInterval:    cmp.Or(cfg.PollInterval, time.Second),
 	}
 	if c.http == nil {
 		c.http = &http.Client{Timeout: 90 * time.Second}
@@ -98,13 +99,4 @@ func baseURL(raw string) (string, error) {
 	}
 	base := strings.TrimSuffix(strings.TrimRight(raw, "/"), "/v1")
 	return strings.TrimRight(base, "/"), nil
-}
-
-// or returns v, or def when v is the zero value.
-func or[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }

@@ -157,15 +157,16 @@ func TestBadInputsFailCheck(t *testing.T) {
 }
 
 // notReadyOnce fails the first wait for a cluster, as a provisioning that
-// outlasts the timeout would.
+// outlasts the timeout would. failed is shared by the clients of every
+// operation.
 type notReadyOnce struct {
 	fly.Client
-	failed bool
+	failed *bool
 }
 
-func (c *notReadyOnce) WaitPostgresReady(ctx context.Context, id string, timeout time.Duration) (fly.PostgresCluster, error) {
-	if !c.failed {
-		c.failed = true
+func (c notReadyOnce) WaitPostgresReady(ctx context.Context, id string, timeout time.Duration) (fly.PostgresCluster, error) {
+	if !*c.failed {
+		*c.failed = true
 		got, _ := c.GetPostgres(ctx, id)
 		return got, errors.New("still provisioning")
 	}
@@ -176,7 +177,10 @@ func (c *notReadyOnce) WaitPostgresReady(ctx context.Context, id string, timeout
 // resumes waiting (an update of a partially created resource) instead of
 // provisioning a second cluster.
 func TestClusterNotReadyInTimeIsResumedNotDuplicated(t *testing.T) {
-	env := flytest.NewWrapped(t, flyfake.Options{}, func(c fly.Client) fly.Client { return &notReadyOnce{Client: c} })
+	failed := false
+	env := flytest.NewWrapped(t, flyfake.Options{}, func(c fly.Client) fly.Client { return notReadyOnce{c, &failed} })
+	_, err := env.Client.CreateApp(t.Context(), flyapi.CreateAppRequest{Name: new("web"), OrgSlug: new("personal")})
+	require.NoError(t, err)
 	check, err := env.Server.Check(p.CheckRequest{Urn: flytest.URN(token), Inputs: cluster(nil)})
 	require.NoError(t, err)
 	created, err := env.Server.Create(p.CreateRequest{Urn: flytest.URN(token), Properties: check.Inputs})
