@@ -23,7 +23,7 @@ const (
 	DefaultOrg    = fly.PersonalOrg
 	DefaultAPIURL = fly.DefaultBaseURL
 	EnvToken      = "FLY_API_TOKEN"
-	EnvAPIURL     = "FLY_FLAPS_BASE_URL"
+	EnvAPIURL     = fly.EnvBaseURL
 )
 
 // userAgent names the provider to Fly.

@@ -14,6 +14,10 @@ import (
 // DefaultBaseURL is Fly's public Machines API origin.
 const DefaultBaseURL = "https://api.machines.dev"
 
+// EnvBaseURL is the environment variable flyctl reads for another Machines
+// API origin, such as a local fake; the provider reads it too.
+const EnvBaseURL = "FLY_FLAPS_BASE_URL"
+
 // Config configures New. Only Token is required; the zero value of every
 // other field picks a default suited to the real Fly API. Tests shrink the
 // intervals to milliseconds.
@@ -43,6 +47,7 @@ type Config struct {
 type APIClient struct {
 	api    *flyapi.Client
 	http   *http.Client
+	base   string // BaseURL as configured, for errors
 	server string // BaseURL + "/v1": the spec's paths carry no /v1
 	auth   string // the Authorization header value
 	// tokens are the token's parts, scrubbed from any error text Fly sends back.
@@ -68,6 +73,7 @@ func New(cfg Config) (Client, error) {
 	}
 	c := &APIClient{
 		http:            cfg.HTTPClient,
+		base:            base,
 		server:          base + "/v1",
 		auth:            auth,
 		tokens:          tokens,
@@ -94,7 +100,7 @@ func baseURL(raw string) (string, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("fly: Machines API base URL (FLY_FLAPS_BASE_URL) %q is not an absolute http(s) URL; "+
+		return "", fmt.Errorf("fly: Machines API base URL (flyio:apiUrl / "+EnvBaseURL+") %q is not an absolute http(s) URL; "+
 			"unset it to use %s or set it to e.g. http://127.0.0.1:4280", raw, DefaultBaseURL)
 	}
 	base := strings.TrimSuffix(strings.TrimRight(raw, "/"), "/v1")

@@ -124,6 +124,20 @@ func parseRetryAfter(v string) time.Duration {
 	return 0
 }
 
+// UnreachableError is a call none of whose requests reached Fly: no
+// connection could be made to the API's address, so nothing happened there.
+type UnreachableError struct {
+	BaseURL string
+	Err     error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("fly: cannot reach the Fly Machines API at %s: %v; check the provider setting flyio:apiUrl "+
+		"and the %s environment variable (unset both to use %s)", e.BaseURL, e.Err, EnvBaseURL, DefaultBaseURL)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
 // MachineExitedError reports a machine that stopped, failed or was destroyed
 // while a wait expected it to be running.
 type MachineExitedError struct {
