@@ -171,9 +171,10 @@ func (b *backend) App(ctx *pulumi.Context, image pulumi.StringOutput, db *stack.
 	}
 	records := pulumi.StringArray{}.ToStringArrayOutput()
 	if d := b.plan.Domain; d != "" {
+		// After the IPs: Fly lists them as the A/AAAA records to create.
 		cert, err := flyio.NewCertificate(ctx, b.plan.App+"-cert", &flyio.CertificateArgs{
 			App: b.app.Name, Hostname: pulumi.String(d),
-		}, b.opts...)
+		}, append(slices.Clone(b.opts), pulumi.DependsOn(slices.Clone(leaves)))...)
 		if err != nil {
 			return nil, fmt.Errorf("certificate for %s: %w", d, err)
 		}
