@@ -49,9 +49,17 @@ func NewWrapped(t *testing.T, opts flyfake.Options, wrap func(fly.Client) fly.Cl
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { assert.Empty(t, fake.Violations(), "requests that break Fly's API spec") })
 
-	// The provider builds each operation's client with this factory: poll at
-	// the fake's (millisecond) pace, and wrap it if asked.
-	factory := func(_ context.Context, c config.Config) (fly.Client, error) {
+	server := NewServerWith(t, Factory(wrap), map[string]string{"token": fake.Token(), "apiUrl": srv.URL})
+
+	client, err := fly.New(fly.Config{Token: fake.Token(), BaseURL: srv.URL})
+	require.NoError(t, err)
+	return &Env{Fake: fake, Server: server, Client: client}
+}
+
+// Factory builds the provider's clients to poll at a fake's (millisecond)
+// pace, passed through wrap when it is not nil.
+func Factory(wrap func(fly.Client) fly.Client) config.Factory {
+	return func(_ context.Context, c config.Config) (fly.Client, error) {
 		client, err := fly.New(fly.Config{Token: c.Token, BaseURL: c.APIURL,
 			PollInterval: 5 * time.Millisecond, RetryInitialInterval: time.Millisecond})
 		if err != nil || wrap == nil {
@@ -59,11 +67,6 @@ func NewWrapped(t *testing.T, opts flyfake.Options, wrap func(fly.Client) fly.Cl
 		}
 		return wrap(client), nil
 	}
-	server := NewServerWith(t, factory, map[string]string{"token": fake.Token(), "apiUrl": srv.URL})
-
-	client, err := fly.New(fly.Config{Token: fake.Token(), BaseURL: srv.URL})
-	require.NoError(t, err)
-	return &Env{Fake: fake, Server: server, Client: client}
 }
 
 // NewServer returns the provider configured with cfg, the way the engine
@@ -74,7 +77,7 @@ func NewServer(t *testing.T, cfg map[string]string) integration.Server {
 }
 
 // NewServerWith is NewServer with the provider's Fly clients built by factory.
-func NewServerWith(t *testing.T, factory config.Factory, cfg map[string]string) integration.Server {
+func NewServerWith(t testing.TB, factory config.Factory, cfg map[string]string) integration.Server {
 	t.Helper()
 	prov, err := provider.New(factory)
 	require.NoError(t, err)
