@@ -20,7 +20,7 @@ type stackResource struct {
 	token  string
 	inputs map[string]any
 	// as the engine holds them after an up
-	id            string
+	id             string
 	checked, state property.Map
 }
 

@@ -49,13 +49,6 @@ func (f *Failures) Region(inputs property.Map, prop, region string) {
 	}
 }
 
-// Required fails when the known string input prop is empty.
-func (f *Failures) Required(inputs property.Map, prop, value, example string) {
-	if Known(inputs, prop) && value == "" {
-		f.Addf(prop, "%s is required and must not be empty (e.g. %q)", prop, example)
-	}
-}
-
 // OneOf fails when the known string input prop is not one of allowed.
 func (f *Failures) OneOf(inputs property.Map, prop, value string, allowed ...string) {
 	if !Known(inputs, prop) {
