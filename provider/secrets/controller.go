@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 
 	p "github.com/pulumi/pulumi-go-provider"
@@ -28,9 +27,6 @@ var (
 	_ infer.CustomResource[Args, State] = (*AppSecrets)(nil)
 )
 
-// envName is what a secret name must look like to become an env variable.
-var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
 // Check validates the app and the secret names. Values are never echoed.
 func (*AppSecrets) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[Args], error) {
 	in, failures, err := infer.DefaultCheck[Args](ctx, req.NewInputs)
@@ -40,7 +36,7 @@ func (*AppSecrets) Check(ctx context.Context, req infer.CheckRequest) (infer.Che
 	var f check.Failures
 	f.Name(req.NewInputs, "app", in.App)
 	for _, k := range slices.Sorted(maps.Keys(in.Values)) {
-		if !envName.MatchString(k) {
+		if !check.EnvName.MatchString(k) {
 			f.Addf("values", "values key %q is not a valid secret name: use letters, digits and _, "+
 				"not starting with a digit (e.g. %q)", k, "DATABASE_URL")
 		}

@@ -3,8 +3,6 @@ package volume
 import (
 	"context"
 	"fmt"
-	"regexp"
-	"slices"
 
 	"github.com/pulumi/pulumi-go-provider/infer"
 
@@ -27,11 +25,6 @@ var (
 	_ infer.CustomResource[Args, State]       = (*Volume)(nil)
 )
 
-var volumeName = regexp.MustCompile(`^[A-Za-z0-9_]{1,30}$`)
-
-// goneStates are the states fly-go treats as a volume being destroyed.
-var goneStates = []string{"scheduling_destroy", "fork_cleanup", "waiting_for_detach", "pending_destroy", "destroying", "destroyed"}
-
 // Check validates the inputs and applies the defaults.
 func (*Volume) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[Args], error) {
 	in, failures, err := infer.DefaultCheck[Args](ctx, req.NewInputs)
@@ -41,7 +34,7 @@ func (*Volume) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckRe
 	known := func(prop string) bool { return check.Known(req.NewInputs, prop) }
 	var f check.Failures
 	f.Name(req.NewInputs, "app", in.App)
-	if known("name") && !volumeName.MatchString(in.Name) {
+	if known("name") && !check.VolumeName.MatchString(in.Name) {
 		f.Addf("name", "name %q is not a valid volume name: use 1-30 letters, digits and _ (e.g. %q)", in.Name, "data")
 	}
 	f.Region(req.NewInputs, "region", in.Region)
@@ -164,12 +157,9 @@ func (r *Volume) Read(ctx context.Context, req infer.ReadRequest[Args, State]) (
 		return infer.ReadResponse[Args, State]{}, err
 	}
 	return crud.Read(ctx, r.Fly, func(ctx context.Context, client fly.Client) (infer.ReadResponse[Args, State], error) {
-		got, err := client.GetVolume(ctx, app, id)
+		got, err := client.GetVolume(ctx, app, id) // not found also when being destroyed
 		if err != nil {
 			return infer.ReadResponse[Args, State]{}, fmt.Errorf("reading volume %s of app %q: %w", id, app, err)
-		}
-		if slices.Contains(goneStates, opt.Val(got.State)) {
-			return infer.ReadResponse[Args, State]{}, nil
 		}
 		in := req.Inputs
 		in.App = app
