@@ -15,6 +15,7 @@ import (
 )
 
 func TestPostgresCreateGetCredentials(t *testing.T) {
+	t.Parallel()
 	var (
 		mu       sync.Mutex
 		clusters []map[string]any
@@ -145,12 +146,14 @@ func TestPostgresCredentialsAreRetried(t *testing.T) {
 }
 
 func TestCreatePostgresNeedsOrgRegionPlan(t *testing.T) {
+	t.Parallel()
 	c := newTestClient(t, http.NotFoundHandler())
 	_, err := c.CreatePostgres(context.Background(), CreatePostgresRequest{OrgSlug: "personal", Region: "mad"})
 	assert.ErrorContains(t, err, `plan ""`)
 }
 
 func TestWaitPostgresReady(t *testing.T) {
+	t.Parallel()
 	var gets atomic.Int32
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/postgres/pg1", func(w http.ResponseWriter, r *http.Request) {
@@ -174,6 +177,7 @@ func TestWaitPostgresReady(t *testing.T) {
 }
 
 func TestDeletePostgresToleratesGone(t *testing.T) {
+	t.Parallel()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		flyError(w, http.StatusGone, "cluster is being deleted", "")
 	})

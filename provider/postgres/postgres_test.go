@@ -65,6 +65,7 @@ func secretURIs(t *testing.T, out property.Map) {
 }
 
 func TestLifecycle(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	var firstID string
 	check := func(in, out property.Map) {
@@ -119,6 +120,7 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestPreviewCallsNothingAndAttachPreviewKeepsTheURIs(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	out := env.AssertPreviewSilent(t, token, map[string]any{"name": "emothe-db", "region": "ams", "plan": "basic"})
 	assert.True(t, out.Get("connectionUri").IsComputed())
@@ -136,6 +138,7 @@ func TestPreviewCallsNothingAndAttachPreviewKeepsTheURIs(t *testing.T) {
 }
 
 func TestDeleteToleratesAGoneCluster(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	id, in, out := env.Create(t, token, map[string]any{"name": "emothe-db", "region": "ams", "plan": "basic"})
 	require.NoError(t, env.Client.DeletePostgres(t.Context(), id))
@@ -144,6 +147,7 @@ func TestDeleteToleratesAGoneCluster(t *testing.T) {
 }
 
 func TestBadInputsFailCheck(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	failures := env.Failures(t, token, map[string]any{
 		"name": "emothe-db", "region": "ams", "plan": "huge", "pgMajorVersion": "15", "poolMode": "statement",
@@ -177,6 +181,7 @@ func (c notReadyOnce) WaitPostgresReady(ctx context.Context, id string, timeout 
 // resumes waiting (an update of a partially created resource) instead of
 // provisioning a second cluster.
 func TestClusterNotReadyInTimeIsResumedNotDuplicated(t *testing.T) {
+	t.Parallel()
 	failed := false
 	env := flytest.NewWrapped(t, flyfake.Options{}, func(c fly.Client) fly.Client { return notReadyOnce{c, &failed} })
 	_, err := env.Client.CreateApp(t.Context(), flyapi.CreateAppRequest{Name: new("web"), OrgSlug: new("personal")})

@@ -44,6 +44,7 @@ func fakeSecrets(t *testing.T, f *flyfake.Fake, app string) ([]string, uint64) {
 func version(out property.Map) int { return int(out.Get("version").AsNumber()) }
 
 func TestLifecycle(t *testing.T) {
+	t.Parallel()
 	env := setup(t, "web", "www")
 	var lastVersion int
 	integration.LifeCycleTest{
@@ -88,6 +89,7 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestUpdateWritesChangedKeysOnceAndDeletesRemovedOnes(t *testing.T) {
+	t.Parallel()
 	env := setup(t, "web")
 	id, inputs, out := env.Create(t, token, map[string]any{"app": "web", "values": map[string]any{"A": "1", "B": "2", "C": "3"}})
 	check, err := env.Server.Check(p.CheckRequest{Urn: flytest.URN(token), State: inputs,
@@ -125,6 +127,7 @@ func TestUpdateWritesChangedKeysOnceAndDeletesRemovedOnes(t *testing.T) {
 // Fly's digests cannot be compared with ours, so refresh compares key sets:
 // a key removed outside Pulumi is set again, one added is removed.
 func TestRefreshDetectsKeysChangedOutsidePulumi(t *testing.T) {
+	t.Parallel()
 	env := setup(t, "web")
 	id, inputs, out := env.Create(t, token, map[string]any{"app": "web", "values": map[string]any{"A": "1", "B": "2"}})
 	_, err := env.Client.UnsetSecret(t.Context(), "web", "A")
@@ -146,6 +149,7 @@ func TestRefreshDetectsKeysChangedOutsidePulumi(t *testing.T) {
 }
 
 func TestCreateRefusesSecretsItWouldSilentlyAdopt(t *testing.T) {
+	t.Parallel()
 	env := setup(t, "web")
 	_, err := env.Client.SetSecrets(t.Context(), "web", map[string]*string{"SET_BY_HAND": new("x")})
 	require.NoError(t, err)
@@ -162,6 +166,7 @@ func TestCreateRefusesSecretsItWouldSilentlyAdopt(t *testing.T) {
 // Import adopts the key set; values cannot be read back, so the first up
 // writes them all once, after which there is no diff.
 func TestImportByAppThenFirstUpWritesEveryValue(t *testing.T) {
+	t.Parallel()
 	env := setup(t, "web")
 	_, err := env.Client.SetSecrets(t.Context(), "web", map[string]*string{"A": new("1"), "B": new("2")})
 	require.NoError(t, err)
@@ -185,12 +190,14 @@ func TestImportByAppThenFirstUpWritesEveryValue(t *testing.T) {
 }
 
 func TestPreviewCallsNothing(t *testing.T) {
+	t.Parallel()
 	env := setup(t, "web")
 	out := env.AssertPreviewSilent(t, token, map[string]any{"app": "web", "values": map[string]any{"A": "1"}})
 	assert.True(t, out.Get("version").IsComputed())
 }
 
 func TestBadSecretNameFailsCheck(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	failures := env.Failures(t, token, map[string]any{"app": "web", "values": map[string]any{"1BAD-NAME": "x"}})
 	assert.Contains(t, failures["values"], `"1BAD-NAME"`)
@@ -198,6 +205,7 @@ func TestBadSecretNameFailsCheck(t *testing.T) {
 }
 
 func TestDeleteToleratesAGoneApp(t *testing.T) {
+	t.Parallel()
 	env := setup(t, "web")
 	id, _, out := env.Create(t, token, map[string]any{"app": "web", "values": map[string]any{"A": "1"}})
 	require.NoError(t, env.Client.DeleteApp(t.Context(), "web"))
