@@ -173,7 +173,7 @@ func (r *ManagedPostgres) Delete(ctx context.Context, req infer.DeleteRequest[St
 	return crud.Delete(ctx, r.Fly, func(ctx context.Context, client fly.Client) error {
 		if err := client.DeletePostgres(ctx, req.ID); err != nil {
 			return fmt.Errorf("deleting Managed Postgres cluster %s: %w%s", req.ID, err,
-				byHand(err, "fly mpg destroy "+req.ID+"`, then `pulumi state delete <urn>"))
+				byHand(err, "`fly mpg destroy "+req.ID+"`, then drop it from the stack with `pulumi state delete <urn>`"))
 		}
 		return nil
 	})
@@ -203,7 +203,7 @@ func converge(ctx context.Context, client fly.Client, id string, in Args, attach
 			// The attachment is Fly's bookkeeping (the app gets its URL
 			// from its secrets), so like flyctl this only warns.
 			logger.Warningf("attaching app %q to Managed Postgres cluster %s: %v%s", app, id, err,
-				byHand(err, fmt.Sprintf("fly mpg attach %s --app %s", id, app)))
+				byHand(err, fmt.Sprintf("`fly mpg attach %s --app %s`", id, app)))
 		case err != nil:
 			return s, fmt.Errorf("attaching app %q to Managed Postgres cluster %s: %w", app, id, err)
 		}
@@ -289,8 +289,8 @@ func byHand(err error, command string) string {
 	if !fly.Refused(err) {
 		return ""
 	}
-	return "; Fly's Machines API does not serve this call for Managed Postgres (flyctl uses another API): run `" +
-		command + "` by hand"
+	return "; Fly's Machines API does not serve this call for Managed Postgres (flyctl uses another API), " +
+		"so do it by hand: " + command
 }
 
 func sameSet(a, b []string) bool {

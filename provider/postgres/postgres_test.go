@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -199,4 +200,33 @@ func TestClusterNotReadyInTimeIsResumedNotDuplicated(t *testing.T) {
 	assert.Equal(t, "ready", flytest.Plain(updated.Properties, "status"))
 	secretURIs(t, updated.Properties)
 	assert.Len(t, clusters(env.Fake), 1, "no second cluster")
+}
+
+// refusing answers attach and delete as a Machines API host that does not
+// serve them: 405.
+type refusing struct{ fly.Client }
+
+func (refusing) AttachPostgres(_ context.Context, id, _ string) error {
+	return &fly.APIError{StatusCode: http.StatusMethodNotAllowed, Method: http.MethodPost, Path: "/v1/postgres/" + id + "/attachments"}
+}
+
+func (refusing) DeletePostgres(_ context.Context, id string) error {
+	return &fly.APIError{StatusCode: http.StatusMethodNotAllowed, Method: http.MethodDelete, Path: "/v1/postgres/" + id}
+}
+
+// A refused attach only warns, as in flyctl (the attachment is Fly's
+// bookkeeping); a refused delete fails and says what to run by hand.
+func TestRefusedAttachAndDeleteSayWhatToRunByHand(t *testing.T) {
+	t.Parallel()
+	env := flytest.NewWrapped(t, flyfake.Options{}, func(c fly.Client) fly.Client { return refusing{c} })
+	_, err := env.Client.CreateApp(t.Context(), flyapi.CreateAppRequest{Name: new("web"), OrgSlug: new("personal")})
+	require.NoError(t, err)
+	id, _, out := env.Create(t, token, map[string]any{"name": "emothe-db", "region": "ams", "plan": "basic", "attachApps": []any{"web"}})
+	assert.Equal(t, []string{"web"}, flytest.Strings(out, "attachApps"))
+	secretURIs(t, out)
+
+	err = env.Server.Delete(p.DeleteRequest{ID: id, Urn: flytest.URN(token), Properties: out})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "fly mpg destroy "+id)
+	assert.Len(t, clusters(env.Fake), 1, "nothing was deleted")
 }

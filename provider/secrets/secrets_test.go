@@ -1,6 +1,7 @@
 package secrets_test
 
 import (
+	"context"
 	"maps"
 	"slices"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/emothe/emothe/provider/fly"
 	"github.com/emothe/emothe/provider/flyapi"
 	"github.com/emothe/emothe/provider/flyfake"
 	"github.com/emothe/emothe/provider/internal/flytest"
@@ -122,6 +124,30 @@ func TestUpdateWritesChangedKeysOnceAndDeletesRemovedOnes(t *testing.T) {
 	assert.Equal(t, 1, ops["Secret_delete"], "removed keys are unset")
 	names, _ := fakeSecrets(t, env.Fake, "web")
 	assert.Equal(t, []string{"A", "B", "D"}, names)
+}
+
+// goneKeys answers unsets as the client does when Fly answers 404 (the key
+// is gone already): no version. The fake answers 200 there.
+type goneKeys struct{ fly.Client }
+
+func (goneKeys) UnsetSecret(context.Context, string, string) (uint64, error) { return 0, nil }
+
+// An unset that reports no version must not take the recorded version, which
+// machines boot with at least, back to 0.
+func TestVersionNeverDecreases(t *testing.T) {
+	t.Parallel()
+	env := flytest.NewWrapped(t, flyfake.Options{}, func(c fly.Client) fly.Client { return goneKeys{c} })
+	_, err := env.Client.CreateApp(t.Context(), flyapi.CreateAppRequest{Name: new("web"), OrgSlug: new("personal")})
+	require.NoError(t, err)
+	id, inputs, out := env.Create(t, token, map[string]any{"app": "web", "values": map[string]any{"A": "1", "B": "2"}})
+	require.Positive(t, version(out))
+
+	check, err := env.Server.Check(p.CheckRequest{Urn: flytest.URN(token), State: inputs,
+		Inputs: flytest.Props(map[string]any{"app": "web", "values": map[string]any{"A": "1"}})})
+	require.NoError(t, err)
+	updated, err := env.Server.Update(p.UpdateRequest{ID: id, Urn: flytest.URN(token), State: out, OldInputs: inputs, Inputs: check.Inputs})
+	require.NoError(t, err)
+	assert.Equal(t, version(out), version(updated.Properties))
 }
 
 // Fly's digests cannot be compared with ours, so refresh compares key sets:
