@@ -55,8 +55,9 @@ func (c *APIClient) CreatePostgres(ctx context.Context, req CreatePostgresReques
 const PersonalOrg = "personal"
 
 // resolveOrg swaps the alias "personal" for the organization's real slug,
-// as flyctl does before it creates a cluster. The Machines API tells the
-// slug only through an app of the organization.
+// as flyctl does before it creates a cluster (docs/fly-api.md, Managed
+// Postgres). The Machines API tells the slug only through an app of the
+// organization.
 func (c *APIClient) resolveOrg(ctx context.Context, org string) (string, error) {
 	if org != PersonalOrg {
 		return org, nil
@@ -151,7 +152,8 @@ func (c *APIClient) DetachPostgres(ctx context.Context, id, app string) error {
 }
 
 // credentialAttempts is how often PostgresCredentials asks: like flyctl,
-// which retries the fetch after a new cluster reports ready.
+// which retries the fetch after a new cluster reports ready
+// (docs/fly-api.md, Managed Postgres).
 const credentialAttempts = 3
 
 // PostgresCredentials asks up to credentialAttempts times, pausing
