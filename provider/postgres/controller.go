@@ -267,7 +267,9 @@ func state(in Args, c fly.PostgresCluster) State {
 func withCredentials(ctx context.Context, client fly.Client, s State, c fly.PostgresCluster) (State, error) {
 	creds, err := client.PostgresCredentials(ctx, s.ClusterID, user)
 	if err != nil {
-		return s, fmt.Errorf("reading the credentials of Managed Postgres cluster %s: %w", s.ClusterID, err)
+		// %v, not %w: a 404 here is about the user, and must not read as
+		// the cluster being gone (crud.Read would drop it from the stack).
+		return s, fmt.Errorf("reading the credentials of Managed Postgres cluster %s: %v", s.ClusterID, err)
 	}
 	s.ConnectionURI = uri(creds, c.Endpoints.Primary.Pooler)
 	s.DirectURI = uri(creds, c.Endpoints.Primary.Direct)
