@@ -1,7 +1,7 @@
 package provider_test
 
 import (
-	"net"
+	"fmt"
 	"net/http/httptest"
 	"testing"
 
@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/emothe/emothe/internal/testenv"
 	"github.com/emothe/emothe/provider/flyfake"
 	"github.com/emothe/emothe/provider/internal/flytest"
 )
@@ -112,10 +113,9 @@ func callsPerOperation(tb testing.TB) map[string]flyfake.Calls {
 // URL and the settings to fix, within the client's few attempts.
 func TestUnreachableAPINamesTheSetting(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := testenv.FreePort()
 	require.NoError(t, err)
-	url := "http://" + l.Addr().String()
-	require.NoError(t, l.Close())
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	server := flytest.NewServer(t, map[string]string{"token": "fm2_x", "apiUrl": url})
 	in := flytest.Props(map[string]any{"name": "web", "org": "personal"})
 	_, err = server.Create(p.CreateRequest{Urn: flytest.URN("flyio:index:App"), Properties: in})

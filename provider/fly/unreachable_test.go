@@ -3,6 +3,7 @@ package fly
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,17 +15,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/emothe/emothe/internal/testenv"
 	"github.com/emothe/emothe/provider/flyapi"
 )
 
 // closedURL is the URL of a loopback port nothing listens on.
-func closedURL(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	url := "http://" + l.Addr().String()
-	require.NoError(t, l.Close())
-	return url
+func closedURL(tb testing.TB) string {
+	port, err := testenv.FreePort()
+	require.NoError(tb, err)
+	return fmt.Sprintf("http://127.0.0.1:%d", port)
 }
 
 // dialClient is a client for baseURL whose dials go through dial, counted.

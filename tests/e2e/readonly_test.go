@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/emothe/emothe/internal/testenv"
 	"github.com/emothe/emothe/provider/flyfake"
 	"github.com/emothe/emothe/tests/e2e/harness"
 )
@@ -60,12 +60,9 @@ func TestProdRefreshAndDriftOnlyRead(t *testing.T) {
 
 // closedURL is the URL of a loopback port nothing listens on.
 func closedURL(tb testing.TB) string {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := testenv.FreePort()
 	require.NoError(tb, err)
-	url := "http://" + l.Addr().String()
-	require.NoError(tb, l.Close())
-	return url
+	return fmt.Sprintf("http://127.0.0.1:%d", port)
 }
 
 // An up against an API nobody answers fails with the URL and the setting
