@@ -100,8 +100,8 @@ func create(ctx context.Context, client fly.Client, in Args) (infer.CreateRespon
 
 // Update sets the changed keys in one call and unsets the removed ones.
 func (r *AppSecrets) Update(ctx context.Context, req infer.UpdateRequest[Args, State]) (infer.UpdateResponse[State], error) {
-	return crud.Update(ctx, r.Fly, req, func(req infer.UpdateRequest[Args, State]) State {
-		return stateOf(req.Inputs.App, digests(req.Inputs.Values), req.State.Version)
+	return crud.Update(ctx, r.Fly, req, func(old State, in Args) State {
+		return stateOf(in.App, digests(in.Values), old.Version)
 	}, update)
 }
 

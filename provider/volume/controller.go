@@ -117,11 +117,13 @@ func create(ctx context.Context, client fly.Client, in Args) (infer.CreateRespon
 
 // Update extends the volume and changes its snapshot settings in place.
 func (r *Volume) Update(ctx context.Context, req infer.UpdateRequest[Args, State]) (infer.UpdateResponse[State], error) {
-	return crud.Update(ctx, r.Fly, req, func(req infer.UpdateRequest[Args, State]) State {
-		s := req.State
-		s.Args = req.Inputs
-		return s
-	}, update)
+	return crud.Update(ctx, r.Fly, req, State.withInputs, update)
+}
+
+// withInputs is the preview of an update: the outputs it cannot change stay known.
+func (s State) withInputs(in Args) State {
+	s.Args = in
+	return s
 }
 
 func update(ctx context.Context, client fly.Client, req infer.UpdateRequest[Args, State]) (infer.UpdateResponse[State], error) {

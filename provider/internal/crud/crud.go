@@ -30,14 +30,14 @@ func Create[A, S any](ctx context.Context, f config.Factory, req infer.CreateReq
 	return create(ctx, client, req.Inputs)
 }
 
-// Update returns preview(req) in a preview, which makes no API call, and
-// otherwise runs update with a client.
+// Update returns preview(state, inputs) in a preview, which makes no API
+// call, and otherwise runs update with a client.
 func Update[A, S any](ctx context.Context, f config.Factory, req infer.UpdateRequest[A, S],
-	preview func(infer.UpdateRequest[A, S]) S,
+	preview func(old S, in A) S,
 	update func(context.Context, fly.Client, infer.UpdateRequest[A, S]) (infer.UpdateResponse[S], error),
 ) (infer.UpdateResponse[S], error) {
 	if req.DryRun {
-		return infer.UpdateResponse[S]{Output: preview(req)}, nil
+		return infer.UpdateResponse[S]{Output: preview(req.State, req.Inputs)}, nil
 	}
 	client, err := f.Client(ctx)
 	if err != nil {
