@@ -64,15 +64,21 @@ func TestEnvironmentDefaultsReachTheClient(t *testing.T) {
 	assert.Equal(t, config.DefaultOrg, checked.Inputs.Get("org").AsString())
 }
 
-// A token that cannot be sent fails when the provider is configured, once,
-// not in each resource operation.
-func TestBadTokenFailsInConfigure(t *testing.T) {
-	t.Parallel()
+// configure configures a provider with args as given, defaults not applied.
+func configure(t *testing.T, args map[string]any) error {
+	t.Helper()
 	prov, err := provider.Provider()
 	require.NoError(t, err)
 	server, err := integration.NewServer(t.Context(), provider.Name, semver.MustParse("1.0.0"), integration.WithProvider(prov))
 	require.NoError(t, err)
-	err = server.Configure(p.ConfigureRequest{Args: flytest.Props(map[string]any{"token": "fm2_a fm2_b", "apiUrl": "http://127.0.0.1:9"})})
+	return server.Configure(p.ConfigureRequest{Args: flytest.Props(args)})
+}
+
+// A token that cannot be sent fails when the provider is configured, once,
+// not in each resource operation.
+func TestBadTokenFailsInConfigure(t *testing.T) {
+	t.Parallel()
+	err := configure(t, map[string]any{"token": "fm2_a fm2_b", "apiUrl": "http://127.0.0.1:9"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "flyio:token")
 	assert.NotContains(t, err.Error(), "fm2_a")
@@ -80,11 +86,7 @@ func TestBadTokenFailsInConfigure(t *testing.T) {
 
 func TestBadAPIURLNamesTheSetting(t *testing.T) {
 	t.Parallel()
-	prov, err := provider.Provider()
-	require.NoError(t, err)
-	server, err := integration.NewServer(t.Context(), provider.Name, semver.MustParse("1.0.0"), integration.WithProvider(prov))
-	require.NoError(t, err)
-	err = server.Configure(p.ConfigureRequest{Args: flytest.Props(map[string]any{"token": "fm2_x", "apiUrl": "api.machines.dev"})})
+	err := configure(t, map[string]any{"token": "fm2_x", "apiUrl": "api.machines.dev"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "flyio:apiUrl")
 	assert.Contains(t, err.Error(), `"api.machines.dev"`)
