@@ -30,8 +30,14 @@ var Version = "0.0.0-dev"
 // GoImportPath is where the generated Go SDK lives.
 const GoImportPath = "github.com/emothe/emothe/sdk/go/flyio"
 
-// Provider builds the flyio provider.
+// Provider builds the flyio provider that talks to Fly.
 func Provider() (p.Provider, error) {
+	return New(config.FlyClient)
+}
+
+// New builds the flyio provider with each resource's Fly client made by
+// factory; tests pass one that points at their own fake.
+func New(factory config.Factory) (p.Provider, error) {
 	prov, err := infer.NewProviderBuilder().
 		WithNamespace("emothe").
 		WithDisplayName("Fly.io").
@@ -39,13 +45,13 @@ func Provider() (p.Provider, error) {
 		WithKeywords("fly", "flyio", "category/cloud").
 		WithConfig(infer.Config(&config.Config{})).
 		WithResources(
-			infer.Resource(&app.App{}),
-			infer.Resource(&secrets.AppSecrets{}),
-			infer.Resource(&volume.Volume{}),
-			infer.Resource(&ip.IPAddress{}),
-			infer.Resource(&certificate.Certificate{}),
-			infer.Resource(&postgres.ManagedPostgres{}),
-			infer.Resource(&machines.MachineGroup{}),
+			infer.Resource(&app.App{Fly: factory}),
+			infer.Resource(&secrets.AppSecrets{Fly: factory}),
+			infer.Resource(&volume.Volume{Fly: factory}),
+			infer.Resource(&ip.IPAddress{Fly: factory}),
+			infer.Resource(&certificate.Certificate{Fly: factory}),
+			infer.Resource(&postgres.ManagedPostgres{Fly: factory}),
+			infer.Resource(&machines.MachineGroup{Fly: factory}),
 		).
 		// Every resource package maps to the one `index` module.
 		WithModuleMap(map[tokens.ModuleName]tokens.ModuleName{

@@ -66,6 +66,7 @@ func annotatedTypes(roots ...any) []reflect.Type {
 }
 
 func TestAnnotateDoesNotPanic(t *testing.T) {
+	t.Parallel()
 	types := annotatedTypes(
 		config.Config{},
 		app.App{}, app.Args{}, app.State{},
@@ -93,6 +94,7 @@ func schema(t *testing.T) pschema.PackageSpec {
 }
 
 func TestSchemaBindsWithEveryResourceInIndex(t *testing.T) {
+	t.Parallel()
 	spec := schema(t)
 	_, diags, err := pschema.BindSpec(spec, pschema.NewNullLoader(), pschema.ValidationOptions{})
 	require.NoError(t, err)
@@ -112,6 +114,7 @@ func TestSchemaBindsWithEveryResourceInIndex(t *testing.T) {
 
 // Every property is documented: the schema is the SDKs' only documentation.
 func TestSchemaDescribesEveryProperty(t *testing.T) {
+	t.Parallel()
 	spec := schema(t)
 	for name, prop := range spec.Config.Variables {
 		assert.NotEmpty(t, prop.Description, "config %s", name)
@@ -128,6 +131,7 @@ func TestSchemaDescribesEveryProperty(t *testing.T) {
 }
 
 func TestSchemaMarksSecrets(t *testing.T) {
+	t.Parallel()
 	spec := schema(t)
 	assert.True(t, spec.Config.Variables["token"].Secret, "config token")
 	assert.True(t, spec.Provider.InputProperties["token"].Secret, "provider input token")

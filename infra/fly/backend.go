@@ -117,9 +117,10 @@ func (s *steps) App(ctx *pulumi.Context, b *base, image pulumi.StringOutput, db 
 	}
 	records := pulumi.StringArray{}.ToStringArrayOutput()
 	if d := s.plan.Domain; d != "" {
+		// After the IPs: Fly lists them as the A/AAAA records to create.
 		cert, err := flyio.NewCertificate(ctx, s.plan.App+"-cert", &flyio.CertificateArgs{
 			App: b.app.Name, Hostname: pulumi.String(d),
-		}, b.opts...)
+		}, append(slices.Clone(b.opts), pulumi.DependsOn(slices.Clone(leaves)))...)
 		if err != nil {
 			return nil, fmt.Errorf("certificate for %s: %w", d, err)
 		}

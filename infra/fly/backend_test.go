@@ -225,6 +225,8 @@ func TestProdUsesProtectedManagedPostgres(t *testing.T) {
 
 	cert := r.Get(t, "emothe-prod-cert")
 	assert.Equal(t, "emothe.example.org", cert.Inputs["hostname"].StringValue())
+	assert.True(t, cert.DependsOn("emothe-prod-ip-shared_v4") && cert.DependsOn("emothe-prod-ip-v6"),
+		"the certificate is read after the IPs, so its DNS records list them")
 	assert.Equal(t, []string{"emothe.example.org AAAA 2a09:8280:1::1 (routing)"}, r.outputs["dnsRecords"])
 	assert.Equal(t, "https://emothe.example.org", r.outputs["url"])
 }

@@ -2,10 +2,17 @@
 // machines, volumes, secrets, IPs and certificates live in.
 package app
 
-import "github.com/pulumi/pulumi-go-provider/infer"
+import (
+	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/emothe/emothe/provider/config"
+)
 
 // App is the controller of the App resource.
-type App struct{}
+type App struct {
+	// Fly builds the client of each operation (see config.Factory).
+	Fly config.Factory
+}
 
 // Args are the App inputs.
 type Args struct {

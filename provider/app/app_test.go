@@ -37,6 +37,7 @@ func refreshAndImport(t *testing.T, env *flytest.Env, inputs, out property.Map) 
 }
 
 func TestLifecycle(t *testing.T) {
+	t.Parallel()
 	env := flytest.New(t, flyfake.Options{})
 	integration.LifeCycleTest{
 		Resource: tokens.Type(token),
@@ -74,6 +75,7 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestDiffReplacesAndDeletesFirstOnlyWhenTheNameStays(t *testing.T) {
+	t.Parallel()
 	env := flytest.New(t, flyfake.Options{})
 	id, inputs, out := env.Create(t, token, map[string]any{"name": "emothe-web"})
 	diff := func(news map[string]any) p.DiffResponse {
@@ -96,6 +98,7 @@ func TestDiffReplacesAndDeletesFirstOnlyWhenTheNameStays(t *testing.T) {
 }
 
 func TestPreviewCallsNothingAndLeavesOutputsUnknown(t *testing.T) {
+	t.Parallel()
 	env := flytest.New(t, flyfake.Options{})
 	out := env.AssertPreviewSilent(t, token, map[string]any{"name": "emothe-web"})
 	for _, k := range []string{"appId", "status", "hostname"} {
@@ -105,6 +108,7 @@ func TestPreviewCallsNothingAndLeavesOutputsUnknown(t *testing.T) {
 }
 
 func TestBadNameFailsCheck(t *testing.T) {
+	t.Parallel()
 	env := flytest.New(t, flyfake.Options{})
 	failures := env.Failures(t, token, map[string]any{"name": "Emothe_Web"})
 	assert.Contains(t, failures["name"], `"Emothe_Web"`)
@@ -112,6 +116,7 @@ func TestBadNameFailsCheck(t *testing.T) {
 }
 
 func TestNameTakenSaysSo(t *testing.T) {
+	t.Parallel()
 	env := flytest.New(t, flyfake.Options{})
 	env.Create(t, token, map[string]any{"name": "emothe-web"})
 	check, err := env.Server.Check(p.CheckRequest{Urn: flytest.URN(token), Inputs: flytest.Props(map[string]any{"name": "emothe-web"})})
@@ -123,6 +128,7 @@ func TestNameTakenSaysSo(t *testing.T) {
 }
 
 func TestGoneAppIsDeletedAndReadAsGone(t *testing.T) {
+	t.Parallel()
 	env := flytest.New(t, flyfake.Options{})
 	id, inputs, out := env.Create(t, token, map[string]any{"name": "emothe-web"})
 	require.NoError(t, env.Client.DeleteApp(t.Context(), id))

@@ -13,6 +13,7 @@ import (
 	"github.com/emothe/emothe/provider/fly"
 	"github.com/emothe/emothe/provider/flyapi"
 	"github.com/emothe/emothe/provider/internal/check"
+	"github.com/emothe/emothe/provider/internal/crud"
 	"github.com/emothe/emothe/provider/internal/diff"
 	"github.com/emothe/emothe/provider/internal/opt"
 )
@@ -53,16 +54,14 @@ func (*App) Diff(_ context.Context, req infer.DiffRequest[Args, State]) (infer.D
 }
 
 // Create creates the app; preview returns the inputs with unknown outputs.
-func (*App) Create(ctx context.Context, req infer.CreateRequest[Args]) (infer.CreateResponse[State], error) {
-	in := req.Inputs
-	if req.DryRun {
-		return infer.CreateResponse[State]{ID: in.Name, Output: State{Args: in}}, nil
-	}
-	client, err := config.Client(ctx)
-	if err != nil {
-		return infer.CreateResponse[State]{}, err
-	}
-	_, err = client.CreateApp(ctx, flyapi.CreateAppRequest{
+func (r *App) Create(ctx context.Context, req infer.CreateRequest[Args]) (infer.CreateResponse[State], error) {
+	return crud.Create(ctx, r.Fly, req, func(in Args) infer.CreateResponse[State] {
+		return infer.CreateResponse[State]{ID: in.Name, Output: State{Args: in}}
+	}, create)
+}
+
+func create(ctx context.Context, client fly.Client, in Args) (infer.CreateResponse[State], error) {
+	_, err := client.CreateApp(ctx, flyapi.CreateAppRequest{
 		Name:    &in.Name,
 		OrgSlug: &in.Org,
 		Network: opt.NonZero(in.Network),
@@ -79,52 +78,50 @@ func (*App) Create(ctx context.Context, req infer.CreateRequest[Args]) (infer.Cr
 }
 
 // Read looks the app up by name (the resource ID), for refresh and import.
-func (*App) Read(ctx context.Context, req infer.ReadRequest[Args, State]) (infer.ReadResponse[Args, State], error) {
-	client, err := config.Client(ctx)
-	if err != nil {
-		return infer.ReadResponse[Args, State]{}, err
-	}
-	got, err := client.GetApp(ctx, req.ID)
-	if errors.Is(err, fly.ErrNotFound) {
-		return infer.ReadResponse[Args, State]{}, nil
-	}
-	if err != nil {
-		return infer.ReadResponse[Args, State]{}, fmt.Errorf("reading app %q: %w", req.ID, err)
-	}
-	in := Args{Name: req.ID, Org: req.Inputs.Org, Network: opt.Val(got.Network)}
-	if got.Organization != nil && got.Organization.Slug != nil {
-		in.Org = *got.Organization.Slug
-	}
-	s := state(in, got)
-	return infer.ReadResponse[Args, State]{ID: req.ID, Inputs: s.Args, State: s}, nil
+func (r *App) Read(ctx context.Context, req infer.ReadRequest[Args, State]) (infer.ReadResponse[Args, State], error) {
+	return crud.Read(ctx, r.Fly, func(ctx context.Context, client fly.Client) (infer.ReadResponse[Args, State], error) {
+		got, err := client.GetApp(ctx, req.ID)
+		if err != nil {
+			return infer.ReadResponse[Args, State]{}, fmt.Errorf("reading app %q: %w", req.ID, err)
+		}
+		in := Args{Name: req.ID, Org: req.Inputs.Org, Network: opt.Val(got.Network)}
+		if got.Organization != nil && got.Organization.Slug != nil {
+			in.Org = *got.Organization.Slug
+		}
+		s := state(in, got)
+		return infer.ReadResponse[Args, State]{ID: req.ID, Inputs: s.Args, State: s}, nil
+	})
 }
 
 // Delete deletes the app and waits until Fly no longer knows it, so a
 // replacement with the same name can be created right after.
-func (*App) Delete(ctx context.Context, req infer.DeleteRequest[State]) (infer.DeleteResponse, error) {
-	client, err := config.Client(ctx)
-	if err != nil {
-		return infer.DeleteResponse{}, err
-	}
-	if err := client.DeleteApp(ctx, req.ID); err != nil {
-		return infer.DeleteResponse{}, fmt.Errorf("deleting app %q: %w", req.ID, err)
-	}
+func (r *App) Delete(ctx context.Context, req infer.DeleteRequest[State]) (infer.DeleteResponse, error) {
+	return crud.Delete(ctx, r.Fly, func(ctx context.Context, client fly.Client) error {
+		if err := client.DeleteApp(ctx, req.ID); err != nil {
+			return fmt.Errorf("deleting app %q: %w", req.ID, err)
+		}
+		return awaitGone(ctx, client, req.ID)
+	})
+}
+
+// awaitGone polls until Fly no longer knows the app.
+func awaitGone(ctx context.Context, client fly.Client, app string) error {
 	ctx, cancel := context.WithTimeout(ctx, deleteTimeout)
 	defer cancel()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
-		_, err := client.GetApp(ctx, req.ID)
+		_, err := client.GetApp(ctx, app)
 		if errors.Is(err, fly.ErrNotFound) {
-			return infer.DeleteResponse{}, nil
+			return nil
 		}
 		if err != nil {
-			return infer.DeleteResponse{}, fmt.Errorf("waiting for app %q to be deleted: %w", req.ID, err)
+			return fmt.Errorf("waiting for app %q to be deleted: %w", app, err)
 		}
-		p.GetLogger(ctx).InfoStatusf("waiting for Fly to finish deleting app %q", req.ID)
+		p.GetLogger(ctx).InfoStatusf("waiting for Fly to finish deleting app %q", app)
 		select {
 		case <-ctx.Done():
-			return infer.DeleteResponse{}, fmt.Errorf("app %q is still being deleted after %s: %w", req.ID, deleteTimeout, ctx.Err())
+			return fmt.Errorf("app %q is still being deleted after %s: %w", app, deleteTimeout, ctx.Err())
 		case <-tick.C:
 		}
 	}

@@ -2,10 +2,17 @@
 // hostname on a Fly app with a Let's Encrypt (ACME) certificate.
 package certificate
 
-import "github.com/pulumi/pulumi-go-provider/infer"
+import (
+	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/emothe/emothe/provider/config"
+)
 
 // Certificate is the controller of the Certificate resource.
-type Certificate struct{}
+type Certificate struct {
+	// Fly builds the client of each operation (see config.Factory).
+	Fly config.Factory
+}
 
 // Args are the Certificate inputs.
 type Args struct {

@@ -53,6 +53,7 @@ func records(out property.Map) []record {
 }
 
 func TestLifecycle(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	check := func(host string) func(in, out property.Map) {
 		return func(in, out property.Map) {
@@ -86,6 +87,7 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestMovingAHostnameToAnotherAppDeletesItFirst(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	id, in, out := env.Create(t, token, map[string]any{"app": "web", "hostname": "www.example.com"})
 	check, err := env.Server.Check(p.CheckRequest{Urn: flytest.URN(token), State: in,
@@ -98,12 +100,14 @@ func TestMovingAHostnameToAnotherAppDeletesItFirst(t *testing.T) {
 }
 
 func TestPreviewCallsNothing(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	out := env.AssertPreviewSilent(t, token, map[string]any{"app": "web", "hostname": "www.example.com"})
 	assert.True(t, out.Get("dnsRecords").IsComputed())
 }
 
 func TestBadHostnameFailsCheck(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	failures := env.Failures(t, token, map[string]any{"app": "web", "hostname": "https://www.example.com/"})
 	assert.Contains(t, failures["hostname"], `"https://www.example.com/"`)
@@ -111,6 +115,7 @@ func TestBadHostnameFailsCheck(t *testing.T) {
 }
 
 func TestGoneCertificateIsDeletedAndReadAsGone(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	id, in, out := env.Create(t, token, map[string]any{"app": "web", "hostname": "www.example.com"})
 	require.NoError(t, env.Client.DeleteCertificate(t.Context(), "web", id))

@@ -2,16 +2,15 @@ package certificate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 
 	"github.com/pulumi/pulumi-go-provider/infer"
 
-	"github.com/emothe/emothe/provider/config"
 	"github.com/emothe/emothe/provider/fly"
 	"github.com/emothe/emothe/provider/flyapi"
 	"github.com/emothe/emothe/provider/internal/check"
+	"github.com/emothe/emothe/provider/internal/crud"
 	"github.com/emothe/emothe/provider/internal/diff"
 	"github.com/emothe/emothe/provider/internal/importid"
 	"github.com/emothe/emothe/provider/internal/opt"
@@ -52,63 +51,58 @@ func (*Certificate) Diff(_ context.Context, req infer.DiffRequest[Args, State]) 
 	return d.Response(req.Inputs.Hostname == req.State.Hostname), nil
 }
 
-// Create adds the hostname and runs a first check, so the state matches what
-// a refresh (which checks too) will read.
-func (*Certificate) Create(ctx context.Context, req infer.CreateRequest[Args]) (infer.CreateResponse[State], error) {
-	in := req.Inputs
-	if req.DryRun {
+// Create adds the hostname and asks Fly to check its DNS at once, which
+// starts the certificate's validation. The state is what a refresh (a
+// plain read) will see.
+func (r *Certificate) Create(ctx context.Context, req infer.CreateRequest[Args]) (infer.CreateResponse[State], error) {
+	return crud.Create(ctx, r.Fly, req, func(in Args) infer.CreateResponse[State] {
 		// Non-nil records, so preview shows them as unknown, not absent.
-		return infer.CreateResponse[State]{ID: in.Hostname, Output: State{Args: in, DNSRecords: []DNSRecord{}}}, nil
-	}
-	client, err := config.Client(ctx)
-	if err != nil {
-		return infer.CreateResponse[State]{}, err
-	}
+		return infer.CreateResponse[State]{ID: in.Hostname, Output: State{Args: in, DNSRecords: []DNSRecord{}}}
+	}, create)
+}
+
+func create(ctx context.Context, client fly.Client, in Args) (infer.CreateResponse[State], error) {
 	if _, err := client.CreateACMECertificate(ctx, in.App, in.Hostname); err != nil {
 		return infer.CreateResponse[State]{}, fmt.Errorf("adding hostname %q to app %q: %w", in.Hostname, in.App, err)
 	}
-	got, err := client.CheckCertificate(ctx, in.App, in.Hostname)
-	if err != nil {
+	if _, err := client.CheckCertificate(ctx, in.App, in.Hostname); err != nil {
 		return infer.CreateResponse[State]{}, fmt.Errorf("checking the certificate of %q on app %q: %w", in.Hostname, in.App, err)
+	}
+	got, err := client.GetCertificate(ctx, in.App, in.Hostname)
+	if err != nil {
+		return infer.CreateResponse[State]{}, fmt.Errorf("reading the certificate of %q on app %q: %w", in.Hostname, in.App, err)
 	}
 	return infer.CreateResponse[State]{ID: in.Hostname, Output: state(in, got)}, nil
 }
 
-// Read asks Fly to check the hostname's DNS and reports the result.
-func (*Certificate) Read(ctx context.Context, req infer.ReadRequest[Args, State]) (infer.ReadResponse[Args, State], error) {
+// Read reads the hostname's certificate as Fly last checked it. It never
+// asks for a new check, which is a write: refresh and drift only read.
+func (r *Certificate) Read(ctx context.Context, req infer.ReadRequest[Args, State]) (infer.ReadResponse[Args, State], error) {
 	app, host, err := importid.Resolve(req.State.App, req.ID, "hostname", "my-app/www.example.com")
 	if err != nil {
 		return infer.ReadResponse[Args, State]{}, err
 	}
-	client, err := config.Client(ctx)
-	if err != nil {
-		return infer.ReadResponse[Args, State]{}, err
-	}
-	got, err := client.CheckCertificate(ctx, app, host)
-	if errors.Is(err, fly.ErrNotFound) {
-		return infer.ReadResponse[Args, State]{}, nil
-	}
-	if err != nil {
-		return infer.ReadResponse[Args, State]{}, fmt.Errorf("checking the certificate of %q on app %q: %w", host, app, err)
-	}
-	s := state(Args{App: app, Hostname: host}, got)
-	return infer.ReadResponse[Args, State]{ID: host, Inputs: s.Args, State: s}, nil
+	return crud.Read(ctx, r.Fly, func(ctx context.Context, client fly.Client) (infer.ReadResponse[Args, State], error) {
+		got, err := client.GetCertificate(ctx, app, host)
+		if err != nil {
+			return infer.ReadResponse[Args, State]{}, fmt.Errorf("reading the certificate of %q on app %q: %w", host, app, err)
+		}
+		s := state(Args{App: app, Hostname: host}, got)
+		return infer.ReadResponse[Args, State]{ID: host, Inputs: s.Args, State: s}, nil
+	})
 }
 
 // Delete removes the hostname and its certificates; one already gone is fine.
-func (*Certificate) Delete(ctx context.Context, req infer.DeleteRequest[State]) (infer.DeleteResponse, error) {
-	client, err := config.Client(ctx)
-	if err != nil {
-		return infer.DeleteResponse{}, err
-	}
-	err = client.DeleteCertificate(ctx, req.State.App, req.ID)
-	if err != nil && !errors.Is(err, fly.ErrNotFound) {
-		return infer.DeleteResponse{}, fmt.Errorf("removing hostname %q from app %q: %w", req.ID, req.State.App, err)
-	}
-	return infer.DeleteResponse{}, nil
+func (r *Certificate) Delete(ctx context.Context, req infer.DeleteRequest[State]) (infer.DeleteResponse, error) {
+	return crud.Delete(ctx, r.Fly, func(ctx context.Context, client fly.Client) error {
+		if err := client.DeleteCertificate(ctx, req.State.App, req.ID); err != nil {
+			return fmt.Errorf("removing hostname %q from app %q: %w", req.ID, req.State.App, err)
+		}
+		return nil
+	})
 }
 
-func state(in Args, got flyapi.CertificateCheckResponse) State {
+func state(in Args, got flyapi.CertificateDetail) State {
 	return State{
 		Args:       in,
 		Status:     opt.Val(got.Status),

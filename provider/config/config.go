@@ -1,10 +1,11 @@
 // Package config is the flyio provider's configuration (`flyio:token`,
-// `flyio:org`, `flyio:apiUrl`) and the Fly client built from it. It is its
-// own package so resource packages can read it without importing the
-// provider package that registers them.
+// `flyio:org`, `flyio:apiUrl`) and the factory that builds a Fly client from
+// it. It is its own package so resource packages can read it without
+// importing the provider package that registers them.
 package config
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,15 +20,34 @@ import (
 
 // Defaults and the environment variables that stand in for unset settings.
 const (
-	DefaultOrg    = "personal"
-	DefaultAPIURL = "https://api.machines.dev"
+	DefaultOrg    = fly.PersonalOrg
+	DefaultAPIURL = fly.DefaultBaseURL
 	EnvToken      = "FLY_API_TOKEN"
-	EnvAPIURL     = "FLY_FLAPS_BASE_URL"
+	EnvAPIURL     = fly.EnvBaseURL
 )
 
-// NewClient builds the Fly client from the resolved settings. Tests replace it
-// to inject a client; the provider never calls it without a token.
-var NewClient = fly.New
+// userAgent names the provider to Fly.
+const userAgent = "pulumi-resource-flyio"
+
+// Factory builds the Fly client of one resource operation from the
+// configured settings. Each resource controller holds the factory it was
+// built with (see provider.New): the plugin's is FlyClient, a test's points
+// at its own fake, so tests build providers side by side and run in parallel.
+type Factory func(ctx context.Context, c Config) (fly.Client, error)
+
+// Client builds the client from the provider's settings in ctx.
+func (f Factory) Client(ctx context.Context) (fly.Client, error) {
+	return f(ctx, infer.GetConfig[Config](ctx))
+}
+
+// FlyClient is the factory of the real provider: a client for c.APIURL with
+// c.Token, or ErrNoToken.
+func FlyClient(_ context.Context, c Config) (fly.Client, error) {
+	if c.Token == "" {
+		return nil, ErrNoToken
+	}
+	return fly.New(fly.Config{Token: c.Token, BaseURL: c.APIURL, UserAgent: userAgent})
+}
 
 // ErrNoToken is returned to any resource operation that needs the Fly API when
 // no token is configured.
@@ -46,8 +66,6 @@ type Config struct {
 	Token  string `pulumi:"token,optional" provider:"secret"`
 	Org    string `pulumi:"org,optional"`
 	APIURL string `pulumi:"apiUrl,optional"`
-
-	client fly.Client
 }
 
 // Annotate documents the settings and their defaults for the schema.
@@ -63,14 +81,11 @@ func (c *Config) Annotate(a infer.Annotator) {
 	a.SetDefault(&c.APIURL, DefaultAPIURL, EnvAPIURL)
 }
 
-// Configure validates the settings and builds the Fly client.
+// Configure fills the defaults and validates the settings, so a bad URL or
+// token fails once, here, rather than in every resource operation.
 func (c *Config) Configure(ctx context.Context) error {
-	if c.Org == "" {
-		c.Org = DefaultOrg
-	}
-	if c.APIURL == "" {
-		c.APIURL = DefaultAPIURL
-	}
+	c.Org = cmp.Or(c.Org, DefaultOrg)
+	c.APIURL = cmp.Or(c.APIURL, DefaultAPIURL)
 	u, err := url.Parse(c.APIURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("flyio:apiUrl %q is not an http(s) URL: set it to e.g. %q, or unset it to use the default",
@@ -80,11 +95,9 @@ func (c *Config) Configure(ctx context.Context) error {
 		p.GetLogger(ctx).Warning(ErrNoToken.Error() + ". Preview makes no Fly API calls; anything else will fail.")
 		return nil
 	}
-	client, err := NewClient(fly.Config{Token: c.Token, BaseURL: c.APIURL, UserAgent: "pulumi-resource-flyio"})
-	if err != nil {
+	if _, err := FlyClient(ctx, *c); err != nil {
 		return fmt.Errorf("configuring the Fly client: %w", err)
 	}
-	c.client = client
 	return nil
 }
 
@@ -101,19 +114,7 @@ func (c *Config) Diff(_ context.Context, req infer.DiffRequest[*Config, *Config]
 	return d.Response(false), nil
 }
 
-// Client returns the configured Fly client, or ErrNoToken.
-func Client(ctx context.Context) (fly.Client, error) {
-	c := infer.GetConfig[Config](ctx)
-	if c.client == nil {
-		return nil, ErrNoToken
-	}
-	return c.client, nil
-}
-
 // Org is the default organization for resources that do not set one.
 func Org(ctx context.Context) string {
-	if org := infer.GetConfig[Config](ctx).Org; org != "" {
-		return org
-	}
-	return DefaultOrg
+	return cmp.Or(infer.GetConfig[Config](ctx).Org, DefaultOrg)
 }

@@ -1,6 +1,8 @@
 package config_test
 
 import (
+	"context"
+	"errors"
 	"testing"
 
 	"github.com/blang/semver"
@@ -38,22 +40,21 @@ func TestMissingTokenFailsOnlyWhenFlyIsCalled(t *testing.T) {
 	assert.ErrorIs(t, err, config.ErrNoToken, "refresh and import need the API too")
 }
 
-// The environment stands in for unset settings, and the client is built
-// from the result through the NewClient hook, token as printed.
+// The environment stands in for unset settings, and resources build their
+// client from the result through the provider's factory, token as printed.
 func TestEnvironmentDefaultsReachTheClient(t *testing.T) {
 	t.Setenv(config.EnvToken, "FlyV1 fm2_from_env")
 	t.Setenv(config.EnvAPIURL, "http://127.0.0.1:4280")
-	var got fly.Config
-	restore := config.NewClient
-	t.Cleanup(func() { config.NewClient = restore })
-	config.NewClient = func(cfg fly.Config) (fly.Client, error) {
-		got = cfg
-		return fly.New(cfg)
-	}
-
-	server := flytest.NewServer(t, nil)
+	var got config.Config
+	server := flytest.NewServerWith(t, func(_ context.Context, c config.Config) (fly.Client, error) {
+		got = c
+		return nil, errors.New("no client in this test")
+	}, nil)
+	_, err := server.Read(p.ReadRequest{ID: "my-app", Urn: flytest.URN(appToken)})
+	require.ErrorContains(t, err, "no client in this test")
 	assert.Equal(t, "FlyV1 fm2_from_env", got.Token)
-	assert.Equal(t, "http://127.0.0.1:4280", got.BaseURL)
+	assert.Equal(t, "http://127.0.0.1:4280", got.APIURL)
+	assert.Equal(t, config.DefaultOrg, got.Org)
 
 	// The checked config keeps the token secret.
 	checked, err := server.CheckConfig(p.CheckRequest{Urn: flytest.URN("pulumi:providers:flyio")})
@@ -63,12 +64,29 @@ func TestEnvironmentDefaultsReachTheClient(t *testing.T) {
 	assert.Equal(t, config.DefaultOrg, checked.Inputs.Get("org").AsString())
 }
 
-func TestBadAPIURLNamesTheSetting(t *testing.T) {
+// configure configures a provider with args as given, defaults not applied.
+func configure(t *testing.T, args map[string]any) error {
+	t.Helper()
 	prov, err := provider.Provider()
 	require.NoError(t, err)
 	server, err := integration.NewServer(t.Context(), provider.Name, semver.MustParse("1.0.0"), integration.WithProvider(prov))
 	require.NoError(t, err)
-	err = server.Configure(p.ConfigureRequest{Args: flytest.Props(map[string]any{"token": "fm2_x", "apiUrl": "api.machines.dev"})})
+	return server.Configure(p.ConfigureRequest{Args: flytest.Props(args)})
+}
+
+// A token that cannot be sent fails when the provider is configured, once,
+// not in each resource operation.
+func TestBadTokenFailsInConfigure(t *testing.T) {
+	t.Parallel()
+	err := configure(t, map[string]any{"token": "fm2_a fm2_b", "apiUrl": "http://127.0.0.1:9"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "flyio:token")
+	assert.NotContains(t, err.Error(), "fm2_a")
+}
+
+func TestBadAPIURLNamesTheSetting(t *testing.T) {
+	t.Parallel()
+	err := configure(t, map[string]any{"token": "fm2_x", "apiUrl": "api.machines.dev"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "flyio:apiUrl")
 	assert.Contains(t, err.Error(), `"api.machines.dev"`)
@@ -78,6 +96,7 @@ func TestBadAPIURLNamesTheSetting(t *testing.T) {
 // Rotating the token (or changing the API URL or default org) must not
 // replace the provider, which would replace every resource it manages.
 func TestConfigChangesNeverReplaceTheProvider(t *testing.T) {
+	t.Parallel()
 	server := flytest.NewServer(t, map[string]string{"token": "fm2_old", "apiUrl": "http://127.0.0.1:9"})
 	olds := flytest.Props(map[string]any{"token": "fm2_old", "apiUrl": "http://127.0.0.1:9", "org": "personal"})
 	news := flytest.Props(map[string]any{"token": "fm2_new", "apiUrl": "http://127.0.0.1:10", "org": "theatre"})

@@ -10,6 +10,7 @@ import (
 )
 
 func TestAuthorizationHeaderForms(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, token, want string }{
 		{"as fly tokens create prints it", "FlyV1 fm2_abc", "FlyV1 fm2_abc"},
 		{"bare macaroon", "fm2_abc", "FlyV1 fm2_abc"},
@@ -38,6 +39,7 @@ func TestAuthorizationHeaderForms(t *testing.T) {
 }
 
 func TestMissingTokenSaysWhereToGetOne(t *testing.T) {
+	t.Parallel()
 	for _, tok := range []string{"", "  ", "FlyV1 ", " , "} {
 		_, err := New(Config{Token: tok})
 		require.Error(t, err, "token %q", tok)
@@ -48,6 +50,7 @@ func TestMissingTokenSaysWhereToGetOne(t *testing.T) {
 }
 
 func TestTokenNeverInErrors(t *testing.T) {
+	t.Parallel()
 	// A malformed token is refused without being quoted.
 	_, err := New(Config{Token: "FlyV1 fm2_abc def"})
 	require.Error(t, err)
@@ -79,6 +82,7 @@ func TestTokenNeverInErrors(t *testing.T) {
 }
 
 func TestBadBaseURLNamesTheSetting(t *testing.T) {
+	t.Parallel()
 	_, err := New(Config{Token: testToken, BaseURL: "api.machines.dev"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "FLY_FLAPS_BASE_URL")
@@ -86,6 +90,7 @@ func TestBadBaseURLNamesTheSetting(t *testing.T) {
 }
 
 func TestBaseURLGetsOneV1(t *testing.T) {
+	t.Parallel()
 	var path string
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		path = r.URL.Path

@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -43,8 +46,13 @@ type call struct {
 // do runs a call, retrying transient failures (transport errors, 408, 429,
 // 5xx) with exponential backoff and jitter, honouring Retry-After, within
 // ctx and the client's max elapsed time.
+//
+// A request that never left (no connection to the API's address) changed
+// nothing, so it is never ambiguous: it is retried unsentAttempts times in
+// all, then fails with an *UnreachableError, at once for an unknown host.
 func (c *APIClient) do(ctx context.Context, cl call) error {
 	ambiguous := false
+	unsent := 0
 	var last error
 	op := func() (struct{}, error) {
 		if ambiguous && cl.recover != nil {
@@ -57,7 +65,7 @@ func (c *APIClient) do(ctx context.Context, cl call) error {
 				return struct{}{}, nil
 			}
 		}
-		err := c.attempt(ctx, cl)
+		sent, err := c.attempt(ctx, cl)
 		last = err
 		var ae *APIError
 		switch {
@@ -76,6 +84,12 @@ func (c *APIClient) do(ctx context.Context, cl call) error {
 			return struct{}{}, err
 		case errors.As(err, new(*decodeError)):
 			return struct{}{}, backoff.Permanent(err)
+		case !sent: // no connection, or it failed before the request was out
+			unsent++
+			if unsent >= unsentAttempts || unknownHost(err) {
+				return struct{}{}, backoff.Permanent(&UnreachableError{BaseURL: c.base, Err: err})
+			}
+			return struct{}{}, err
 		default: // no answer, or a cut-off one
 			ambiguous = true
 			return struct{}{}, err
@@ -128,29 +142,47 @@ func (e *decodeError) Error() string {
 }
 func (e *decodeError) Unwrap() error { return e.err }
 
+// unsentAttempts bounds the attempts of a call whose requests never leave:
+// with the default backoff they span about 2.5 s, so an unreachable API
+// fails in seconds, not after the 2-minute retry budget.
+const unsentAttempts = 4
+
 // attempt sends a call once and turns the answer into out or an *APIError.
-func (c *APIClient) attempt(ctx context.Context, cl call) error {
+// sent reports whether the whole request went out on a connection, after
+// which Fly may have acted on it even if no answer comes back.
+func (c *APIClient) attempt(ctx context.Context, cl call) (sent bool, err error) {
+	var wrote atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(i httptrace.WroteRequestInfo) { wrote.Store(i.Err == nil) },
+	})
 	resp, err := cl.send(ctx)
 	if err != nil {
-		return err
+		return wrote.Load(), err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return fmt.Errorf("fly: %s %s: reading the answer: %w", resp.Request.Method, resp.Request.URL.Path, err)
+		return true, fmt.Errorf("fly: %s %s: reading the answer: %w", resp.Request.Method, resp.Request.URL.Path, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		ae := newAPIError(resp, body)
 		ae.Message = redact(ae.Message, c.tokens...)
-		return ae
+		return true, ae
 	}
 	if cl.out == nil || len(bytes.TrimSpace(body)) == 0 {
-		return nil
+		return true, nil
 	}
 	if err := json.Unmarshal(body, cl.out); err != nil {
-		return &decodeError{resp.Request.Method, resp.Request.URL.Path, err}
+		return true, &decodeError{resp.Request.Method, resp.Request.URL.Path, err}
 	}
-	return nil
+	return true, nil
+}
+
+// unknownHost reports a name the resolver says does not exist, which no
+// retry will change.
+func unknownHost(err error) bool {
+	var dns *net.DNSError
+	return errors.As(err, &dns) && dns.IsNotFound
 }
 
 // editRequest adds what every request needs: auth, user agent, and a JSON

@@ -16,6 +16,7 @@ import (
 )
 
 func TestRetriesTransientStatusesThenSucceeds(t *testing.T) {
+	t.Parallel()
 	for _, status := range []int{http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusRequestTimeout, http.StatusBadGateway} {
 		t.Run(http.StatusText(status), func(t *testing.T) {
 			var calls atomic.Int32
@@ -35,6 +36,7 @@ func TestRetriesTransientStatusesThenSucceeds(t *testing.T) {
 }
 
 func TestClientErrorsAreFinalAndDescribed(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		status int
 		code   string
@@ -61,6 +63,7 @@ func TestClientErrorsAreFinalAndDescribed(t *testing.T) {
 }
 
 func TestEmptyBodyErrorIsStillUseful(t *testing.T) {
+	t.Parallel()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("fly-request-id", "01EMPTY")
 		w.WriteHeader(http.StatusBadRequest)
@@ -74,6 +77,7 @@ func TestEmptyBodyErrorIsStillUseful(t *testing.T) {
 }
 
 func TestNonJSONErrorBodyIsQuoted(t *testing.T) {
+	t.Parallel()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusForbidden)
 		_, _ = io.WriteString(w, "<html>\n  <body>forbidden by policy</body></html>")
@@ -83,6 +87,7 @@ func TestNonJSONErrorBodyIsQuoted(t *testing.T) {
 }
 
 func TestNotFoundMatchesSentinel(t *testing.T) {
+	t.Parallel()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		flyError(w, http.StatusNotFound, "app not found", "")
 	})
@@ -93,6 +98,7 @@ func TestNotFoundMatchesSentinel(t *testing.T) {
 }
 
 func TestRetryAfterLongerThanBudgetGivesUp(t *testing.T) {
+	t.Parallel()
 	var calls atomic.Int32
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
@@ -107,6 +113,7 @@ func TestRetryAfterLongerThanBudgetGivesUp(t *testing.T) {
 }
 
 func TestParseRetryAfter(t *testing.T) {
+	t.Parallel()
 	assert.Equal(t, 3*time.Second, parseRetryAfter("3"))
 	assert.Zero(t, parseRetryAfter(""))
 	assert.Zero(t, parseRetryAfter("soon"))
@@ -115,6 +122,7 @@ func TestParseRetryAfter(t *testing.T) {
 }
 
 func TestGivesUpWithinMaxElapsed(t *testing.T) {
+	t.Parallel()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		flyError(w, http.StatusServiceUnavailable, "down", "")
 	})
@@ -127,6 +135,7 @@ func TestGivesUpWithinMaxElapsed(t *testing.T) {
 }
 
 func TestCancelledContextKeepsLastError(t *testing.T) {
+	t.Parallel()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		flyError(w, http.StatusServiceUnavailable, "down for maintenance", "")
 	})
@@ -140,6 +149,7 @@ func TestCancelledContextKeepsLastError(t *testing.T) {
 }
 
 func TestRequestBodiesCarryNoNulls(t *testing.T) {
+	t.Parallel()
 	var body string
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -159,6 +169,7 @@ func TestRequestBodiesCarryNoNulls(t *testing.T) {
 }
 
 func TestDropNullsKeepsEverythingElse(t *testing.T) {
+	t.Parallel()
 	out, err := dropNulls([]byte(`{"a":null,"b":{"c":null,"d":[1,{"e":null,"f":"x<y"}]},"g":0.10}`))
 	require.NoError(t, err)
 	assert.Equal(t, `{"b":{"d":[1,{"f":"x<y"}]},"g":0.10}`, string(out))
@@ -167,6 +178,7 @@ func TestDropNullsKeepsEverythingElse(t *testing.T) {
 }
 
 func TestProgressReporterSkipsRepeats(t *testing.T) {
+	t.Parallel()
 	var got []string
 	r := newReporter(WithProgress(context.Background(), func(m string) { got = append(got, m) }))
 	r.printf("a %d", 1)

@@ -1,6 +1,7 @@
 package fly
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,6 +13,10 @@ import (
 
 // DefaultBaseURL is Fly's public Machines API origin.
 const DefaultBaseURL = "https://api.machines.dev"
+
+// EnvBaseURL is the environment variable flyctl reads for another Machines
+// API origin, such as a local fake; the provider reads it too.
+const EnvBaseURL = "FLY_FLAPS_BASE_URL"
 
 // Config configures New. Only Token is required; the zero value of every
 // other field picks a default suited to the real Fly API. Tests shrink the
@@ -42,6 +47,7 @@ type Config struct {
 type APIClient struct {
 	api    *flyapi.Client
 	http   *http.Client
+	base   string // BaseURL as configured, for errors
 	server string // BaseURL + "/v1": the spec's paths carry no /v1
 	auth   string // the Authorization header value
 	// tokens are the token's parts, scrubbed from any error text Fly sends back.
@@ -67,13 +73,14 @@ func New(cfg Config) (Client, error) {
 	}
 	c := &APIClient{
 		http:            cfg.HTTPClient,
+		base:            base,
 		server:          base + "/v1",
 		auth:            auth,
 		tokens:          tokens,
-		userAgent:       or(cfg.UserAgent, "pulumi-resource-flyio"),
-		retryMaxElapsed: or(cfg.RetryMaxElapsed, 2*time.Minute),
-		retryInitial:    or(cfg.RetryInitialInterval, 500*time.Millisecond),
-		pollInterval:    or(cfg.PollInterval, time.Second),
+		userAgent:       cmp.Or(cfg.UserAgent, "pulumi-resource-flyio"),
+		retryMaxElapsed: cmp.Or(cfg.RetryMaxElapsed, 2*time.Minute),
+		retryInitial:    cmp.Or(cfg.RetryInitialInterval, 500*time.Millisecond),
+		pollInterval:    cmp.Or(cfg.PollInterval, time.Second),
 	}
 	if c.http == nil {
 		c.http = &http.Client{Timeout: 90 * time.Second}
@@ -93,18 +100,9 @@ func baseURL(raw string) (string, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("fly: Machines API base URL (FLY_FLAPS_BASE_URL) %q is not an absolute http(s) URL; "+
+		return "", fmt.Errorf("fly: Machines API base URL (flyio:apiUrl / "+EnvBaseURL+") %q is not an absolute http(s) URL; "+
 			"unset it to use %s or set it to e.g. http://127.0.0.1:4280", raw, DefaultBaseURL)
 	}
 	base := strings.TrimSuffix(strings.TrimRight(raw, "/"), "/v1")
 	return strings.TrimRight(base, "/"), nil
-}
-
-// or returns v, or def when v is the zero value.
-func or[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }

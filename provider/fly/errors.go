@@ -1,6 +1,7 @@
 package fly
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -74,6 +75,14 @@ func hasStatus(err error, codes ...int) bool {
 	return false
 }
 
+// Refused reports whether Fly answered that it does not serve the call at
+// all (404, 405, 501): the Machines API host may answer so to the Managed
+// Postgres calls that no Fly client makes there (list, delete, attach;
+// docs/fly-api.md, Managed Postgres).
+func Refused(err error) bool {
+	return hasStatus(err, http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotImplemented)
+}
+
 // newAPIError reads Fly's error body: {"error": …, "status": …} per the
 // spec, {"message": …} from older endpoints, or anything else (a proxy's
 // HTML page), of which the start is kept.
@@ -91,7 +100,7 @@ func newAPIError(resp *http.Response, body []byte) *APIError {
 		Status  string `json:"status"`
 	}
 	if json.Unmarshal(body, &wire) == nil && (wire.Error != "" || wire.Message != "" || wire.Status != "") {
-		e.Message, e.Code = or(wire.Error, wire.Message), wire.Status
+		e.Message, e.Code = cmp.Or(wire.Error, wire.Message), wire.Status
 		return e
 	}
 	text := strings.Join(strings.Fields(string(body)), " ")
@@ -115,6 +124,20 @@ func parseRetryAfter(v string) time.Duration {
 	}
 	return 0
 }
+
+// UnreachableError is a call none of whose requests reached Fly: no
+// connection could be made to the API's address, so nothing happened there.
+type UnreachableError struct {
+	BaseURL string
+	Err     error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("fly: cannot reach the Fly Machines API at %s: %v; check the provider setting flyio:apiUrl "+
+		"and the %s environment variable (unset both to use %s)", e.BaseURL, e.Err, EnvBaseURL, DefaultBaseURL)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // MachineExitedError reports a machine that stopped, failed or was destroyed
 // while a wait expected it to be running.

@@ -8,25 +8,36 @@ import (
 	"net/url"
 	"slices"
 	"time"
+
+	"github.com/emothe/emothe/provider/flyapi"
+	"github.com/emothe/emothe/provider/internal/opt"
 )
 
-// CreatePostgres recovers from an ambiguous failure by comparing the
-// organization's clusters before and after, since the name may be left to Fly.
+// CreatePostgres resolves the org alias "personal" as flyctl does, and
+// recovers from an ambiguous failure by comparing the organization's
+// clusters before and after, since the name may be left to Fly. A host that
+// refuses the list (no Fly client lists there) still gets the create; only
+// an ambiguous failure then stops, as nothing can tell whether it landed.
 func (c *APIClient) CreatePostgres(ctx context.Context, req CreatePostgresRequest) (PostgresCluster, error) {
 	if req.OrgSlug == "" || req.Region == "" || req.Plan == "" {
 		return PostgresCluster{}, fmt.Errorf("fly: creating a Managed Postgres cluster needs an organization, a region and a plan "+
 			"(got org %q, region %q, plan %q)", req.OrgSlug, req.Region, req.Plan)
 	}
-	before, err := c.ListPostgres(ctx, req.OrgSlug)
+	org, err := c.resolveOrg(ctx, req.OrgSlug)
 	if err != nil {
-		return PostgresCluster{}, fmt.Errorf("listing Postgres clusters of %s before creating one: %w", req.OrgSlug, err)
+		return PostgresCluster{}, err
+	}
+	req.OrgSlug = org
+	before, err := c.ListPostgres(ctx, org)
+	if err != nil && !Refused(err) {
+		return PostgresCluster{}, fmt.Errorf("listing Postgres clusters of %s before creating one: %w", org, err)
 	}
 	var resp envelope[PostgresCluster]
 	err = c.do(ctx, call{
 		send: c.rawSend(http.MethodPost, "/postgres", req),
 		out:  &resp,
 		recover: func(ctx context.Context) (bool, error) {
-			after, err := c.ListPostgres(ctx, req.OrgSlug)
+			after, err := c.ListPostgres(ctx, org)
 			if err != nil {
 				return false, err
 			}
@@ -38,6 +49,37 @@ func (c *APIClient) CreatePostgres(ctx context.Context, req CreatePostgresReques
 		},
 	})
 	return resp.Data, err
+}
+
+// PersonalOrg is the alias Fly accepts for a user's own organization.
+const PersonalOrg = "personal"
+
+// resolveOrg swaps the alias "personal" for the organization's real slug,
+// as flyctl does before it creates a cluster (docs/fly-api.md, Managed
+// Postgres). The Machines API tells the slug only through an app of the
+// organization.
+func (c *APIClient) resolveOrg(ctx context.Context, org string) (string, error) {
+	if org != PersonalOrg {
+		return org, nil
+	}
+	var resp flyapi.ListAppsResponse
+	err := c.do(ctx, call{
+		send: func(ctx context.Context) (*http.Response, error) {
+			return c.api.AppsList(ctx, &flyapi.AppsListParams{OrgSlug: org})
+		},
+		out: &resp,
+	})
+	if err != nil {
+		return "", fmt.Errorf("fly: resolving the organization alias %q: %w; set flyio:org (or the resource's org) "+
+			"to the organization's slug, as `fly orgs list` shows it", org, err)
+	}
+	for _, a := range opt.Val(resp.Apps) {
+		if a.Organization != nil && str(a.Organization.Slug) != "" {
+			return *a.Organization.Slug, nil
+		}
+	}
+	return "", fmt.Errorf("fly: the organization alias %q cannot be resolved: the organization has no app that "+
+		"names its slug; set flyio:org (or the resource's org) to the organization's slug, as `fly orgs list` shows it", org)
 }
 
 func (c *APIClient) GetPostgres(ctx context.Context, id string) (PostgresCluster, error) {
@@ -109,9 +151,27 @@ func (c *APIClient) DetachPostgres(ctx context.Context, id, app string) error {
 	return err
 }
 
+// credentialAttempts is how often PostgresCredentials asks: like flyctl,
+// which retries the fetch after a new cluster reports ready
+// (docs/fly-api.md, Managed Postgres).
+const credentialAttempts = 3
+
+// PostgresCredentials asks up to credentialAttempts times, pausing
+// pollInterval in between: a cluster just ready may not serve them yet.
 func (c *APIClient) PostgresCredentials(ctx context.Context, id, user string) (PostgresCredentials, error) {
 	var resp envelope[PostgresCredentials]
-	err := c.do(ctx, call{send: c.rawSend(http.MethodGet,
-		"/postgres/"+url.PathEscape(id)+"/users/"+url.PathEscape(user)+"/credentials", nil), out: &resp})
+	var err error
+	for attempt := range credentialAttempts {
+		if attempt > 0 {
+			if serr := sleep(ctx, c.pollInterval); serr != nil {
+				return resp.Data, errors.Join(err, serr)
+			}
+		}
+		err = c.do(ctx, call{send: c.rawSend(http.MethodGet,
+			"/postgres/"+url.PathEscape(id)+"/users/"+url.PathEscape(user)+"/credentials", nil), out: &resp})
+		if err == nil {
+			return resp.Data, nil
+		}
+	}
 	return resp.Data, err
 }

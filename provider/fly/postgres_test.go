@@ -15,6 +15,7 @@ import (
 )
 
 func TestPostgresCreateGetCredentials(t *testing.T) {
+	t.Parallel()
 	var (
 		mu       sync.Mutex
 		clusters []map[string]any
@@ -24,7 +25,7 @@ func TestPostgresCreateGetCredentials(t *testing.T) {
 	mux.HandleFunc("POST /v1/postgres", func(w http.ResponseWriter, r *http.Request) {
 		var req map[string]any
 		require.NoError(t, json.NewDecoder(r.Body).Decode(&req))
-		assert.Equal(t, map[string]any{"org_slug": "personal", "region": "mad", "plan": "basic", "name": "db"}, req,
+		assert.Equal(t, map[string]any{"org_slug": "theatre", "region": "mad", "plan": "basic", "name": "db"}, req,
 			"unset optional fields are left out")
 		mu.Lock()
 		clusters = append(clusters, map[string]any{"id": fmt.Sprint("pg", creates.Add(1)), "name": "db", "region": "mad",
@@ -33,7 +34,7 @@ func TestPostgresCreateGetCredentials(t *testing.T) {
 		hangUp(w) // created, but the answer is lost
 	})
 	mux.HandleFunc("GET /v1/postgres", func(w http.ResponseWriter, r *http.Request) {
-		assert.Equal(t, "personal", r.URL.Query().Get("org_slug"))
+		assert.Equal(t, "theatre", r.URL.Query().Get("org_slug"))
 		mu.Lock()
 		defer mu.Unlock()
 		writeJSON(w, http.StatusOK, map[string]any{"data": clusters})
@@ -43,7 +44,7 @@ func TestPostgresCreateGetCredentials(t *testing.T) {
 	})
 	c := newTestClient(t, mux)
 
-	pg, err := c.CreatePostgres(context.Background(), CreatePostgresRequest{OrgSlug: "personal", Region: "mad", Plan: "basic", Name: "db"})
+	pg, err := c.CreatePostgres(context.Background(), CreatePostgresRequest{OrgSlug: "theatre", Region: "mad", Plan: "basic", Name: "db"})
 	require.NoError(t, err)
 	assert.Equal(t, "pg1", pg.ID)
 	assert.Equal(t, "16", pg.PgMajorVersion, "a numeric version is read as a string")
@@ -55,13 +56,104 @@ func TestPostgresCreateGetCredentials(t *testing.T) {
 	assert.NotContains(t, fmt.Sprintf("%v %+v %s", creds, creds, creds), "hunter2")
 }
 
+// flyctl swaps the alias "personal" for the organization's slug before it
+// creates a cluster; the Machines API tells the slug through the org's apps.
+func TestCreatePostgresResolvesThePersonalAlias(t *testing.T) {
+	t.Parallel()
+	var orgs []string
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/apps", func(w http.ResponseWriter, r *http.Request) {
+		assert.Equal(t, "personal", r.URL.Query().Get("org_slug"))
+		writeJSON(w, http.StatusOK, map[string]any{"total_apps": 1,
+			"apps": []any{map[string]any{"name": "web", "organization": map[string]any{"name": "Jane", "slug": "jane-doe"}}}})
+	})
+	mux.HandleFunc("GET /v1/postgres", func(w http.ResponseWriter, r *http.Request) {
+		orgs = append(orgs, r.URL.Query().Get("org_slug"))
+		writeJSON(w, http.StatusOK, map[string]any{"data": []any{}})
+	})
+	mux.HandleFunc("POST /v1/postgres", func(w http.ResponseWriter, r *http.Request) {
+		var req CreatePostgresRequest
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&req))
+		orgs = append(orgs, req.OrgSlug)
+		writeJSON(w, http.StatusCreated, map[string]any{"data": map[string]any{"id": "pg1", "status": "provisioning"}})
+	})
+	c := newTestClient(t, mux)
+	pg, err := c.CreatePostgres(context.Background(), CreatePostgresRequest{OrgSlug: "personal", Region: "mad", Plan: "basic"})
+	require.NoError(t, err)
+	assert.Equal(t, "pg1", pg.ID)
+	assert.Equal(t, []string{"jane-doe", "jane-doe"}, orgs, "the list and the create name the real slug")
+}
+
+// With no app to read the slug from, the error asks for the setting.
+func TestCreatePostgresAsksForTheOrgWhenTheAliasCannotBeResolved(t *testing.T) {
+	t.Parallel()
+	var creates atomic.Int32
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/apps", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"total_apps": 0, "apps": []any{}})
+	})
+	mux.HandleFunc("POST /v1/postgres", func(w http.ResponseWriter, r *http.Request) { creates.Add(1) })
+	c := newTestClient(t, mux)
+	_, err := c.CreatePostgres(context.Background(), CreatePostgresRequest{OrgSlug: "personal", Region: "mad", Plan: "basic"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `"personal"`)
+	assert.Contains(t, err.Error(), "flyio:org")
+	assert.Zero(t, creates.Load(), "nothing is created in an org that is not known")
+}
+
+// No Fly client lists clusters on the Machines API host: a refused list
+// must not stop the create.
+func TestCreatePostgresWithoutTheList(t *testing.T) {
+	t.Parallel()
+	for _, status := range []int{http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotImplemented} {
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /v1/postgres", func(w http.ResponseWriter, r *http.Request) { flyError(w, status, "no", "") })
+		mux.HandleFunc("POST /v1/postgres", func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusCreated, map[string]any{"data": map[string]any{"id": "pg1", "status": "provisioning"}})
+		})
+		c := newTestClient(t, mux)
+		pg, err := c.CreatePostgres(context.Background(), CreatePostgresRequest{OrgSlug: "theatre", Region: "mad", Plan: "basic"})
+		require.NoError(t, err, "list answered %d", status)
+		assert.Equal(t, "pg1", pg.ID)
+	}
+}
+
+// A cluster just ready may not serve its credentials yet: like flyctl, the
+// fetch is tried 3 times.
+func TestPostgresCredentialsAreRetried(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		failures int
+		ok       bool
+	}{{2, true}, {3, false}} {
+		var gets atomic.Int32
+		c := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if int(gets.Add(1)) <= tc.failures {
+				flyError(w, http.StatusNotFound, "user not found", "")
+				return
+			}
+			writeJSON(w, http.StatusOK, map[string]any{"data": map[string]string{"username": "fly-user", "password": "pw"}})
+		}))
+		creds, err := c.PostgresCredentials(context.Background(), "pg1", "fly-user")
+		if tc.ok {
+			require.NoError(t, err)
+			assert.Equal(t, "pw", creds.Password)
+		} else {
+			assert.ErrorIs(t, err, ErrNotFound)
+		}
+		assert.EqualValues(t, min(tc.failures+1, 3), gets.Load())
+	}
+}
+
 func TestCreatePostgresNeedsOrgRegionPlan(t *testing.T) {
+	t.Parallel()
 	c := newTestClient(t, http.NotFoundHandler())
 	_, err := c.CreatePostgres(context.Background(), CreatePostgresRequest{OrgSlug: "personal", Region: "mad"})
 	assert.ErrorContains(t, err, `plan ""`)
 }
 
 func TestWaitPostgresReady(t *testing.T) {
+	t.Parallel()
 	var gets atomic.Int32
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/postgres/pg1", func(w http.ResponseWriter, r *http.Request) {
@@ -85,6 +177,7 @@ func TestWaitPostgresReady(t *testing.T) {
 }
 
 func TestDeletePostgresToleratesGone(t *testing.T) {
+	t.Parallel()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		flyError(w, http.StatusGone, "cluster is being deleted", "")
 	})

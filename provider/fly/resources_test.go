@@ -15,6 +15,7 @@ import (
 )
 
 func TestCreateAppWithoutBodyReadsTheApp(t *testing.T) {
+	t.Parallel()
 	var shows atomic.Int32
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/apps", func(w http.ResponseWriter, r *http.Request) {
@@ -33,6 +34,7 @@ func TestCreateAppWithoutBodyReadsTheApp(t *testing.T) {
 }
 
 func TestCreateAppAfterDroppedResponseFindsIt(t *testing.T) {
+	t.Parallel()
 	var created atomic.Bool
 	var posts atomic.Int32
 	mux := http.NewServeMux()
@@ -88,6 +90,7 @@ func (s *listStore[T]) list(wrap func([]T) any) http.HandlerFunc {
 }
 
 func TestCreateVolumeAfterAmbiguousFailureFindsTheNewOne(t *testing.T) {
+	t.Parallel()
 	// An older volume of the same name exists: names are not unique.
 	store := &listStore[flyapi.Volume]{items: []flyapi.Volume{{Id: ptr("vol_old"), Name: ptr("data"), Region: ptr("mad")}}}
 	mux := http.NewServeMux()
@@ -105,6 +108,7 @@ func TestCreateVolumeAfterAmbiguousFailureFindsTheNewOne(t *testing.T) {
 }
 
 func TestAssignIPAfterAmbiguousFailureFindsTheNewOne(t *testing.T) {
+	t.Parallel()
 	store := &listStore[flyapi.IPAssignment]{items: []flyapi.IPAssignment{{Ip: ptr("2a09:8280:1::1")}}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/apps/a/ip_assignments", store.create(t, func(n int32, _ []byte) flyapi.IPAssignment {
@@ -121,6 +125,7 @@ func TestAssignIPAfterAmbiguousFailureFindsTheNewOne(t *testing.T) {
 }
 
 func TestCreatedSinceRefusesToGuess(t *testing.T) {
+	t.Parallel()
 	id := func(s string) string { return s }
 	all := func(string) bool { return true }
 	got, found, err := createdSince([]string{"a"}, []string{"a", "b"}, id, all)
@@ -135,6 +140,7 @@ func TestCreatedSinceRefusesToGuess(t *testing.T) {
 }
 
 func TestSetSecretsUnsetsNilsWithDelete(t *testing.T) {
+	t.Parallel()
 	var (
 		mu      sync.Mutex
 		posted  map[string]any
@@ -169,6 +175,7 @@ func TestSetSecretsUnsetsNilsWithDelete(t *testing.T) {
 }
 
 func TestSetSecretsErrorHidesValues(t *testing.T) {
+	t.Parallel()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		flyError(w, http.StatusBadRequest, `value "s3cret-value" is too long`, "")
 	})
@@ -179,6 +186,7 @@ func TestSetSecretsErrorHidesValues(t *testing.T) {
 }
 
 func TestVolumesBeingDestroyedAreGone(t *testing.T) {
+	t.Parallel()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/apps/a/volumes/{id}", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, flyapi.Volume{Id: ptr("vol_1"), State: ptr("pending_destroy")})

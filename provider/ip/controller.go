@@ -2,16 +2,16 @@ package ip
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-go-provider/infer"
 
-	"github.com/emothe/emothe/provider/config"
 	"github.com/emothe/emothe/provider/fly"
 	"github.com/emothe/emothe/provider/flyapi"
 	"github.com/emothe/emothe/provider/internal/check"
+	"github.com/emothe/emothe/provider/internal/crud"
 	"github.com/emothe/emothe/provider/internal/diff"
 	"github.com/emothe/emothe/provider/internal/importid"
 	"github.com/emothe/emothe/provider/internal/opt"
@@ -55,15 +55,13 @@ func (*IPAddress) Diff(_ context.Context, req infer.DiffRequest[Args, State]) (i
 }
 
 // Create assigns the address.
-func (*IPAddress) Create(ctx context.Context, req infer.CreateRequest[Args]) (infer.CreateResponse[State], error) {
-	in := req.Inputs
-	if req.DryRun {
-		return infer.CreateResponse[State]{Output: State{Args: in}}, nil
-	}
-	client, err := config.Client(ctx)
-	if err != nil {
-		return infer.CreateResponse[State]{}, err
-	}
+func (r *IPAddress) Create(ctx context.Context, req infer.CreateRequest[Args]) (infer.CreateResponse[State], error) {
+	return crud.Create(ctx, r.Fly, req, func(in Args) infer.CreateResponse[State] {
+		return infer.CreateResponse[State]{Output: State{Args: in}}
+	}, create)
+}
+
+func create(ctx context.Context, client fly.Client, in Args) (infer.CreateResponse[State], error) {
 	got, err := client.AssignIP(ctx, in.App, flyapi.AssignIPRequest{
 		Type:        new(string(in.Type)),
 		Region:      opt.NonZero(in.Region),
@@ -79,47 +77,37 @@ func (*IPAddress) Create(ctx context.Context, req infer.CreateRequest[Args]) (in
 
 // Read finds the address among the app's assignments; the import ID is
 // `<app>/<address>`, as an address alone does not name its app.
-func (*IPAddress) Read(ctx context.Context, req infer.ReadRequest[Args, State]) (infer.ReadResponse[Args, State], error) {
+func (r *IPAddress) Read(ctx context.Context, req infer.ReadRequest[Args, State]) (infer.ReadResponse[Args, State], error) {
 	app, addr, err := importid.Resolve(req.State.App, req.ID, "address", "my-app/2a09:8280:1::1")
 	if err != nil {
 		return infer.ReadResponse[Args, State]{}, err
 	}
-	client, err := config.Client(ctx)
-	if err != nil {
-		return infer.ReadResponse[Args, State]{}, err
-	}
-	ips, err := client.ListIPs(ctx, app)
-	if errors.Is(err, fly.ErrNotFound) {
-		return infer.ReadResponse[Args, State]{}, nil
-	}
-	if err != nil {
-		return infer.ReadResponse[Args, State]{}, fmt.Errorf("listing addresses of app %q: %w", app, err)
-	}
-	for _, got := range ips {
-		if opt.Val(got.Ip) != addr {
-			continue
+	return crud.Read(ctx, r.Fly, func(ctx context.Context, client fly.Client) (infer.ReadResponse[Args, State], error) {
+		ips, err := client.ListIPs(ctx, app) // not found: the app and its addresses are gone
+		if err != nil {
+			return infer.ReadResponse[Args, State]{}, fmt.Errorf("listing addresses of app %q: %w", app, err)
+		}
+		i := slices.IndexFunc(ips, func(got flyapi.IPAssignment) bool { return opt.Val(got.Ip) == addr })
+		if i < 0 {
+			return infer.ReadResponse[Args, State]{}, nil
 		}
 		in := req.Inputs
 		in.App = app
-		in.Type = typeOf(got)
-		s := state(in, got)
+		in.Type = typeOf(ips[i])
+		s := state(in, ips[i])
 		return infer.ReadResponse[Args, State]{ID: addr, Inputs: s.Args, State: s}, nil
-	}
-	return infer.ReadResponse[Args, State]{}, nil
+	})
 }
 
 // Delete releases the address. Releasing one that is already gone is not an
 // error (the old providers' "Could not find IPAssignment").
-func (*IPAddress) Delete(ctx context.Context, req infer.DeleteRequest[State]) (infer.DeleteResponse, error) {
-	client, err := config.Client(ctx)
-	if err != nil {
-		return infer.DeleteResponse{}, err
-	}
-	err = client.ReleaseIP(ctx, req.State.App, req.ID)
-	if err != nil && !errors.Is(err, fly.ErrNotFound) {
-		return infer.DeleteResponse{}, fmt.Errorf("releasing address %s of app %q: %w", req.ID, req.State.App, err)
-	}
-	return infer.DeleteResponse{}, nil
+func (r *IPAddress) Delete(ctx context.Context, req infer.DeleteRequest[State]) (infer.DeleteResponse, error) {
+	return crud.Delete(ctx, r.Fly, func(ctx context.Context, client fly.Client) error {
+		if err := client.ReleaseIP(ctx, req.State.App, req.ID); err != nil {
+			return fmt.Errorf("releasing address %s of app %q: %w", req.ID, req.State.App, err)
+		}
+		return nil
+	})
 }
 
 func state(in Args, got flyapi.IPAssignment) State {

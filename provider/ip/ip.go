@@ -2,10 +2,17 @@
 // (Flycast) address assigned to a Fly app.
 package ip
 
-import "github.com/pulumi/pulumi-go-provider/infer"
+import (
+	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/emothe/emothe/provider/config"
+)
 
 // IPAddress is the controller of the IPAddress resource.
-type IPAddress struct{}
+type IPAddress struct {
+	// Fly builds the client of each operation (see config.Factory).
+	Fly config.Factory
+}
 
 // IPType is the kind of address to assign.
 type IPType string

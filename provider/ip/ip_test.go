@@ -36,6 +36,7 @@ func ips(f *flyfake.Fake) map[string]flyfake.IPState {
 }
 
 func TestLifecycle(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	// check asserts the address is the ID, is assigned with the right type,
 	// refreshes without drift and imports by `<app>/<address>`.
@@ -65,6 +66,7 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestIDIsTheAddress(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	id, _, out := env.Create(t, token, map[string]any{"app": "web", "type": "v6"})
 	assert.Equal(t, flytest.Plain(out, "address"), id)
@@ -73,6 +75,7 @@ func TestIDIsTheAddress(t *testing.T) {
 
 // The old providers failed with "Could not find IPAssignment" here.
 func TestReleasingAnAlreadyReleasedAddressSucceeds(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	id, in, out := env.Create(t, token, map[string]any{"app": "web", "type": "v4"})
 	require.NoError(t, env.Client.ReleaseIP(t.Context(), "web", id))
@@ -81,6 +84,7 @@ func TestReleasingAnAlreadyReleasedAddressSucceeds(t *testing.T) {
 }
 
 func TestAnyChangeReplaces(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	id, in, out := env.Create(t, token, map[string]any{"app": "web", "type": "shared_v4"})
 	check, err := env.Server.Check(p.CheckRequest{Urn: flytest.URN(token), State: in,
@@ -93,12 +97,14 @@ func TestAnyChangeReplaces(t *testing.T) {
 }
 
 func TestPreviewCallsNothing(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	out := env.AssertPreviewSilent(t, token, map[string]any{"app": "web", "type": "v6"})
 	assert.True(t, out.Get("address").IsComputed())
 }
 
 func TestBadInputsFailCheck(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	failures := env.Failures(t, token, map[string]any{"app": "web", "type": "v5"})
 	assert.Contains(t, failures["type"], `"v5"`)

@@ -14,10 +14,10 @@ import (
 )
 
 var (
-	regionCode   = regexp.MustCompile(`^[a-z]{3}$`)
+	regionCode   = check.RegionCode
 	processGroup = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-	envName      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	volumeName   = regexp.MustCompile(`^[A-Za-z0-9_]{1,30}$`)
+	envName      = check.EnvName
+	volumeName   = check.VolumeName
 	httpMethod   = regexp.MustCompile(`^[A-Z]+$`)
 )
 

@@ -98,13 +98,13 @@ func (*MachineGroup) WireDependencies(f infer.FieldSelector, args *Args, state *
 // (none, usually): a create that failed half-way, or a group deployed by
 // flyctl, is taken over rather than duplicated. Machines that made it are
 // kept in state when a later one fails.
-func (*MachineGroup) Create(ctx context.Context, req infer.CreateRequest[Args]) (infer.CreateResponse[State], error) {
+func (g *MachineGroup) Create(ctx context.Context, req infer.CreateRequest[Args]) (infer.CreateResponse[State], error) {
 	in := req.Inputs.normalize()
 	id := resourceID(in.App, in.ProcessGroup)
 	if req.DryRun { // outputs other than the inputs read as unknown
 		return infer.CreateResponse[State]{ID: id, Output: State{Args: in, Machines: []GroupMachine{}}}, nil
 	}
-	s, err := deploy(ctx, in)
+	s, err := deploy(ctx, g.Fly, in)
 	if err != nil && len(s.Machines) > 0 {
 		err = errors.Join(infer.ResourceInitFailedError{Reasons: []string{err.Error()}}, err)
 	}
@@ -116,14 +116,14 @@ func (*MachineGroup) Create(ctx context.Context, req infer.CreateRequest[Args]) 
 
 // Update plans against the machines as Fly has them now, so an unchanged
 // config costs one read and no write.
-func (*MachineGroup) Update(ctx context.Context, req infer.UpdateRequest[Args, State]) (infer.UpdateResponse[State], error) {
+func (g *MachineGroup) Update(ctx context.Context, req infer.UpdateRequest[Args, State]) (infer.UpdateResponse[State], error) {
 	in := req.Inputs.normalize()
 	if req.DryRun {
 		s := req.State
 		s.Args = in
 		return infer.UpdateResponse[State]{Output: s}, nil
 	}
-	s, err := deploy(ctx, in)
+	s, err := deploy(ctx, g.Fly, in)
 	var release *ReleaseCommandError
 	switch {
 	case err == nil:
@@ -136,10 +136,10 @@ func (*MachineGroup) Update(ctx context.Context, req infer.UpdateRequest[Args, S
 	return infer.UpdateResponse[State]{Output: s}, err
 }
 
-// deploy brings the group to in with the configured client, reporting
+// deploy brings the group to in with a client from f, reporting
 // progress to the engine.
-func deploy(ctx context.Context, in Args) (State, error) {
-	client, err := config.Client(ctx)
+func deploy(ctx context.Context, f config.Factory, in Args) (State, error) {
+	client, err := f.Client(ctx)
 	if err != nil {
 		return State{}, err
 	}
@@ -176,12 +176,12 @@ func converge(ctx context.Context, client fly.Client, in Args, say func(string, 
 
 // Read rebuilds the group from its machines with one list call, for
 // refresh and for import by `<app>/<processGroup>`.
-func (*MachineGroup) Read(ctx context.Context, req infer.ReadRequest[Args, State]) (infer.ReadResponse[Args, State], error) {
+func (g *MachineGroup) Read(ctx context.Context, req infer.ReadRequest[Args, State]) (infer.ReadResponse[Args, State], error) {
 	app, group, err := parseID(req.ID)
 	if err != nil {
 		return infer.ReadResponse[Args, State]{}, err
 	}
-	client, err := config.Client(ctx)
+	client, err := g.Fly.Client(ctx)
 	if err != nil {
 		return infer.ReadResponse[Args, State]{}, err
 	}
@@ -208,12 +208,12 @@ func read(ctx context.Context, client fly.Client, app, group string, prev Args) 
 
 // Delete destroys every machine of the group, each under its lease so no
 // one else's operation on it is cut short; machines already gone are fine.
-func (*MachineGroup) Delete(ctx context.Context, req infer.DeleteRequest[State]) (infer.DeleteResponse, error) {
+func (g *MachineGroup) Delete(ctx context.Context, req infer.DeleteRequest[State]) (infer.DeleteResponse, error) {
 	app, group, err := parseID(req.ID)
 	if err != nil {
 		return infer.DeleteResponse{}, err
 	}
-	client, err := config.Client(ctx)
+	client, err := g.Fly.Client(ctx)
 	if err != nil {
 		return infer.DeleteResponse{}, err
 	}

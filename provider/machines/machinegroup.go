@@ -8,10 +8,15 @@ import (
 	_ "embed"
 
 	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/emothe/emothe/provider/config"
 )
 
 // MachineGroup is the controller of the MachineGroup resource.
-type MachineGroup struct{}
+type MachineGroup struct {
+	// Fly builds the client of each operation (see config.Factory).
+	Fly config.Factory
+}
 
 // Args are the MachineGroup inputs.
 type Args struct {

@@ -3,7 +3,6 @@ package postgres
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -18,6 +17,7 @@ import (
 	"github.com/emothe/emothe/provider/config"
 	"github.com/emothe/emothe/provider/fly"
 	"github.com/emothe/emothe/provider/internal/check"
+	"github.com/emothe/emothe/provider/internal/crud"
 	"github.com/emothe/emothe/provider/internal/diff"
 )
 
@@ -105,15 +105,13 @@ func (*ManagedPostgres) WireDependencies(f infer.FieldSelector, args *Args, stat
 // apps. A cluster that does not become ready is still recorded (as a
 // partially initialized resource), so the next `up` resumes waiting instead
 // of provisioning a second one.
-func (*ManagedPostgres) Create(ctx context.Context, req infer.CreateRequest[Args]) (infer.CreateResponse[State], error) {
-	in := req.Inputs
-	if req.DryRun {
-		return infer.CreateResponse[State]{Output: State{Args: in}}, nil
-	}
-	client, err := config.Client(ctx)
-	if err != nil {
-		return infer.CreateResponse[State]{}, err
-	}
+func (r *ManagedPostgres) Create(ctx context.Context, req infer.CreateRequest[Args]) (infer.CreateResponse[State], error) {
+	return crud.Create(ctx, r.Fly, req, func(in Args) infer.CreateResponse[State] {
+		return infer.CreateResponse[State]{Output: State{Args: in}}
+	}, create)
+}
+
+func create(ctx context.Context, client fly.Client, in Args) (infer.CreateResponse[State], error) {
 	created, err := client.CreatePostgres(ctx, fly.CreatePostgresRequest{
 		OrgSlug:        in.Org,
 		Region:         in.Region,
@@ -135,18 +133,18 @@ func (*ManagedPostgres) Create(ctx context.Context, req infer.CreateRequest[Args
 
 // Update attaches and detaches apps, and finishes a create that did not
 // reach ready.
-func (*ManagedPostgres) Update(ctx context.Context, req infer.UpdateRequest[Args, State]) (infer.UpdateResponse[State], error) {
-	in, old := req.Inputs, req.State
-	if req.DryRun {
-		s := old
-		s.Args = in
-		return infer.UpdateResponse[State]{Output: s}, nil
-	}
-	client, err := config.Client(ctx)
-	if err != nil {
-		return infer.UpdateResponse[State]{}, err
-	}
-	s, err := converge(ctx, client, req.ID, in, old.AttachApps)
+func (r *ManagedPostgres) Update(ctx context.Context, req infer.UpdateRequest[Args, State]) (infer.UpdateResponse[State], error) {
+	return crud.Update(ctx, r.Fly, req, State.withInputs, update)
+}
+
+// withInputs is the preview of an update: the outputs it cannot change stay known.
+func (s State) withInputs(in Args) State {
+	s.Args = in
+	return s
+}
+
+func update(ctx context.Context, client fly.Client, req infer.UpdateRequest[Args, State]) (infer.UpdateResponse[State], error) {
+	s, err := converge(ctx, client, req.ID, req.Inputs, req.State.AttachApps)
 	if err != nil {
 		return infer.UpdateResponse[State]{Output: s}, infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
 	}
@@ -154,39 +152,33 @@ func (*ManagedPostgres) Update(ctx context.Context, req infer.UpdateRequest[Args
 }
 
 // Read reads the cluster by ID, for refresh and import.
-func (*ManagedPostgres) Read(ctx context.Context, req infer.ReadRequest[Args, State]) (infer.ReadResponse[Args, State], error) {
-	client, err := config.Client(ctx)
-	if err != nil {
-		return infer.ReadResponse[Args, State]{}, err
-	}
-	c, err := client.GetPostgres(ctx, req.ID)
-	if errors.Is(err, fly.ErrNotFound) {
-		return infer.ReadResponse[Args, State]{}, nil
-	}
-	if err != nil {
-		return infer.ReadResponse[Args, State]{}, fmt.Errorf("reading Managed Postgres cluster %s: %w", req.ID, err)
-	}
-	in := inputs(req.Inputs, c)
-	s := state(in, c)
-	if c.Status == "ready" {
-		if s, err = withCredentials(ctx, client, s, c); err != nil {
-			return infer.ReadResponse[Args, State]{}, err
+func (r *ManagedPostgres) Read(ctx context.Context, req infer.ReadRequest[Args, State]) (infer.ReadResponse[Args, State], error) {
+	return crud.Read(ctx, r.Fly, func(ctx context.Context, client fly.Client) (infer.ReadResponse[Args, State], error) {
+		c, err := client.GetPostgres(ctx, req.ID)
+		if err != nil {
+			return infer.ReadResponse[Args, State]{}, fmt.Errorf("reading Managed Postgres cluster %s: %w", req.ID, err)
 		}
-	}
-	return infer.ReadResponse[Args, State]{ID: req.ID, Inputs: in, State: s}, nil
+		in := inputs(req.Inputs, c)
+		s := state(in, c)
+		if c.Status == "ready" {
+			if s, err = withCredentials(ctx, client, s, c); err != nil {
+				return infer.ReadResponse[Args, State]{}, err
+			}
+		}
+		return infer.ReadResponse[Args, State]{ID: req.ID, Inputs: in, State: s}, nil
+	})
 }
 
 // Delete deletes the cluster; one that is already gone is fine. Pulumi's
 // retainOnDelete and protect keep this from being called when they are set.
-func (*ManagedPostgres) Delete(ctx context.Context, req infer.DeleteRequest[State]) (infer.DeleteResponse, error) {
-	client, err := config.Client(ctx)
-	if err != nil {
-		return infer.DeleteResponse{}, err
-	}
-	if err := client.DeletePostgres(ctx, req.ID); err != nil {
-		return infer.DeleteResponse{}, fmt.Errorf("deleting Managed Postgres cluster %s: %w", req.ID, err)
-	}
-	return infer.DeleteResponse{}, nil
+func (r *ManagedPostgres) Delete(ctx context.Context, req infer.DeleteRequest[State]) (infer.DeleteResponse, error) {
+	return crud.Delete(ctx, r.Fly, func(ctx context.Context, client fly.Client) error {
+		if err := client.DeletePostgres(ctx, req.ID); err != nil {
+			return fmt.Errorf("deleting Managed Postgres cluster %s: %w%s", req.ID, err,
+				byHand(err, "`fly mpg destroy "+req.ID+"`, then drop it from the stack with `pulumi state delete <urn>`"))
+		}
+		return nil
+	})
 }
 
 // converge waits for the cluster to be ready, brings its attachments from
@@ -207,7 +199,14 @@ func converge(ctx context.Context, client fly.Client, id string, in Args, attach
 			continue
 		}
 		logger.InfoStatusf("attaching app %q", app)
-		if err := client.AttachPostgres(ctx, id, app); err != nil {
+		err := client.AttachPostgres(ctx, id, app)
+		switch {
+		case fly.Refused(err):
+			// The attachment is Fly's bookkeeping (the app gets its URL
+			// from its secrets), so like flyctl this only warns.
+			logger.Warningf("attaching app %q to Managed Postgres cluster %s: %v%s", app, id, err,
+				byHand(err, fmt.Sprintf("`fly mpg attach %s --app %s`", id, app)))
+		case err != nil:
 			return s, fmt.Errorf("attaching app %q to Managed Postgres cluster %s: %w", app, id, err)
 		}
 		s.AttachApps = append(s.AttachApps, app)
@@ -242,6 +241,9 @@ func inputs(prev Args, c fly.PostgresCluster) Args {
 	if strings.EqualFold(prev.Plan, c.Plan) {
 		in.Plan = prev.Plan
 	}
+	if prev.Org == fly.PersonalOrg { // the alias, which Fly reports resolved
+		in.Org = prev.Org
+	}
 	for _, a := range c.AttachedApps {
 		in.AttachApps = append(in.AttachApps, a.Name)
 	}
@@ -267,7 +269,9 @@ func state(in Args, c fly.PostgresCluster) State {
 func withCredentials(ctx context.Context, client fly.Client, s State, c fly.PostgresCluster) (State, error) {
 	creds, err := client.PostgresCredentials(ctx, s.ClusterID, user)
 	if err != nil {
-		return s, fmt.Errorf("reading the credentials of Managed Postgres cluster %s: %w", s.ClusterID, err)
+		// %v, not %w: a 404 here is about the user, and must not read as
+		// the cluster being gone (crud.Read would drop it from the stack).
+		return s, fmt.Errorf("reading the credentials of Managed Postgres cluster %s: %v", s.ClusterID, err)
 	}
 	s.ConnectionURI = uri(creds, c.Endpoints.Primary.Pooler)
 	s.DirectURI = uri(creds, c.Endpoints.Primary.Direct)
@@ -281,6 +285,16 @@ func uri(creds fly.PostgresCredentials, ep fly.PostgresHostPort) string {
 	}
 	u := url.URL{Scheme: "postgresql", User: url.UserPassword(creds.Username, creds.Password), Host: host, Path: "/" + database}
 	return u.String()
+}
+
+// byHand tells what to run instead when Fly's API refused a call, and is
+// empty for any other error.
+func byHand(err error, command string) string {
+	if !fly.Refused(err) {
+		return ""
+	}
+	return "; Fly's Machines API does not serve this call for Managed Postgres (flyctl uses another API), " +
+		"so do it by hand: " + command
 }
 
 func sameSet(a, b []string) bool {

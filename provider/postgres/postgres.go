@@ -2,10 +2,17 @@
 // Managed Postgres (MPG) cluster.
 package postgres
 
-import "github.com/pulumi/pulumi-go-provider/infer"
+import (
+	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/emothe/emothe/provider/config"
+)
 
 // ManagedPostgres is the controller of the ManagedPostgres resource.
-type ManagedPostgres struct{}
+type ManagedPostgres struct {
+	// Fly builds the client of each operation (see config.Factory).
+	Fly config.Factory
+}
 
 // Args are the ManagedPostgres inputs.
 type Args struct {

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,7 @@ func secretURIs(t *testing.T, out property.Map) {
 }
 
 func TestLifecycle(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	var firstID string
 	check := func(in, out property.Map) {
@@ -119,6 +121,7 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestPreviewCallsNothingAndAttachPreviewKeepsTheURIs(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	out := env.AssertPreviewSilent(t, token, map[string]any{"name": "emothe-db", "region": "ams", "plan": "basic"})
 	assert.True(t, out.Get("connectionUri").IsComputed())
@@ -136,6 +139,7 @@ func TestPreviewCallsNothingAndAttachPreviewKeepsTheURIs(t *testing.T) {
 }
 
 func TestDeleteToleratesAGoneCluster(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	id, in, out := env.Create(t, token, map[string]any{"name": "emothe-db", "region": "ams", "plan": "basic"})
 	require.NoError(t, env.Client.DeletePostgres(t.Context(), id))
@@ -144,6 +148,7 @@ func TestDeleteToleratesAGoneCluster(t *testing.T) {
 }
 
 func TestBadInputsFailCheck(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	failures := env.Failures(t, token, map[string]any{
 		"name": "emothe-db", "region": "ams", "plan": "huge", "pgMajorVersion": "15", "poolMode": "statement",
@@ -157,15 +162,16 @@ func TestBadInputsFailCheck(t *testing.T) {
 }
 
 // notReadyOnce fails the first wait for a cluster, as a provisioning that
-// outlasts the timeout would.
+// outlasts the timeout would. failed is shared by the clients of every
+// operation.
 type notReadyOnce struct {
 	fly.Client
-	failed bool
+	failed *bool
 }
 
-func (c *notReadyOnce) WaitPostgresReady(ctx context.Context, id string, timeout time.Duration) (fly.PostgresCluster, error) {
-	if !c.failed {
-		c.failed = true
+func (c notReadyOnce) WaitPostgresReady(ctx context.Context, id string, timeout time.Duration) (fly.PostgresCluster, error) {
+	if !*c.failed {
+		*c.failed = true
 		got, _ := c.GetPostgres(ctx, id)
 		return got, errors.New("still provisioning")
 	}
@@ -176,7 +182,11 @@ func (c *notReadyOnce) WaitPostgresReady(ctx context.Context, id string, timeout
 // resumes waiting (an update of a partially created resource) instead of
 // provisioning a second cluster.
 func TestClusterNotReadyInTimeIsResumedNotDuplicated(t *testing.T) {
-	env := flytest.NewWrapped(t, flyfake.Options{}, func(c fly.Client) fly.Client { return &notReadyOnce{Client: c} })
+	t.Parallel()
+	failed := false
+	env := flytest.NewWrapped(t, flyfake.Options{}, func(c fly.Client) fly.Client { return notReadyOnce{c, &failed} })
+	_, err := env.Client.CreateApp(t.Context(), flyapi.CreateAppRequest{Name: new("web"), OrgSlug: new("personal")})
+	require.NoError(t, err)
 	check, err := env.Server.Check(p.CheckRequest{Urn: flytest.URN(token), Inputs: cluster(nil)})
 	require.NoError(t, err)
 	created, err := env.Server.Create(p.CreateRequest{Urn: flytest.URN(token), Properties: check.Inputs})
@@ -190,4 +200,33 @@ func TestClusterNotReadyInTimeIsResumedNotDuplicated(t *testing.T) {
 	assert.Equal(t, "ready", flytest.Plain(updated.Properties, "status"))
 	secretURIs(t, updated.Properties)
 	assert.Len(t, clusters(env.Fake), 1, "no second cluster")
+}
+
+// refusing answers attach and delete as a Machines API host that does not
+// serve them: 405.
+type refusing struct{ fly.Client }
+
+func (refusing) AttachPostgres(_ context.Context, id, _ string) error {
+	return &fly.APIError{StatusCode: http.StatusMethodNotAllowed, Method: http.MethodPost, Path: "/v1/postgres/" + id + "/attachments"}
+}
+
+func (refusing) DeletePostgres(_ context.Context, id string) error {
+	return &fly.APIError{StatusCode: http.StatusMethodNotAllowed, Method: http.MethodDelete, Path: "/v1/postgres/" + id}
+}
+
+// A refused attach only warns, as in flyctl (the attachment is Fly's
+// bookkeeping); a refused delete fails and says what to run by hand.
+func TestRefusedAttachAndDeleteSayWhatToRunByHand(t *testing.T) {
+	t.Parallel()
+	env := flytest.NewWrapped(t, flyfake.Options{}, func(c fly.Client) fly.Client { return refusing{c} })
+	_, err := env.Client.CreateApp(t.Context(), flyapi.CreateAppRequest{Name: new("web"), OrgSlug: new("personal")})
+	require.NoError(t, err)
+	id, _, out := env.Create(t, token, map[string]any{"name": "emothe-db", "region": "ams", "plan": "basic", "attachApps": []any{"web"}})
+	assert.Equal(t, []string{"web"}, flytest.Strings(out, "attachApps"))
+	secretURIs(t, out)
+
+	err = env.Server.Delete(p.DeleteRequest{ID: id, Urn: flytest.URN(token), Properties: out})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "fly mpg destroy "+id)
+	assert.Len(t, clusters(env.Fake), 1, "nothing was deleted")
 }

@@ -4,18 +4,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
 
-	"github.com/emothe/emothe/provider/config"
 	"github.com/emothe/emothe/provider/fly"
 	"github.com/emothe/emothe/provider/internal/check"
+	"github.com/emothe/emothe/provider/internal/crud"
 	"github.com/emothe/emothe/provider/internal/diff"
 	"github.com/emothe/emothe/provider/internal/opt"
 )
@@ -29,9 +27,6 @@ var (
 	_ infer.CustomResource[Args, State] = (*AppSecrets)(nil)
 )
 
-// envName is what a secret name must look like to become an env variable.
-var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
 // Check validates the app and the secret names. Values are never echoed.
 func (*AppSecrets) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[Args], error) {
 	in, failures, err := infer.DefaultCheck[Args](ctx, req.NewInputs)
@@ -41,7 +36,7 @@ func (*AppSecrets) Check(ctx context.Context, req infer.CheckRequest) (infer.Che
 	var f check.Failures
 	f.Name(req.NewInputs, "app", in.App)
 	for _, k := range slices.Sorted(maps.Keys(in.Values)) {
-		if !envName.MatchString(k) {
+		if !check.EnvName.MatchString(k) {
 			f.Addf("values", "values key %q is not a valid secret name: use letters, digits and _, "+
 				"not starting with a digit (e.g. %q)", k, "DATABASE_URL")
 		}
@@ -73,15 +68,13 @@ func (*AppSecrets) Diff(_ context.Context, req infer.DiffRequest[Args, State]) (
 // Create writes every value in one call. It refuses an app that already has
 // secrets the program does not list: adopting them silently would delete them
 // on the next update.
-func (*AppSecrets) Create(ctx context.Context, req infer.CreateRequest[Args]) (infer.CreateResponse[State], error) {
-	in := req.Inputs
-	if req.DryRun {
-		return infer.CreateResponse[State]{ID: in.App, Output: stateOf(in.App, digests(in.Values), 0)}, nil
-	}
-	client, err := config.Client(ctx)
-	if err != nil {
-		return infer.CreateResponse[State]{}, err
-	}
+func (r *AppSecrets) Create(ctx context.Context, req infer.CreateRequest[Args]) (infer.CreateResponse[State], error) {
+	return crud.Create(ctx, r.Fly, req, func(in Args) infer.CreateResponse[State] {
+		return infer.CreateResponse[State]{ID: in.App, Output: stateOf(in.App, digests(in.Values), 0)}
+	}, create)
+}
+
+func create(ctx context.Context, client fly.Client, in Args) (infer.CreateResponse[State], error) {
 	existing, err := client.ListSecrets(ctx, in.App)
 	if err != nil {
 		return infer.CreateResponse[State]{}, fmt.Errorf("listing secrets of app %q: %w", in.App, err)
@@ -106,15 +99,17 @@ func (*AppSecrets) Create(ctx context.Context, req infer.CreateRequest[Args]) (i
 }
 
 // Update sets the changed keys in one call and unsets the removed ones.
-func (*AppSecrets) Update(ctx context.Context, req infer.UpdateRequest[Args, State]) (infer.UpdateResponse[State], error) {
+func (r *AppSecrets) Update(ctx context.Context, req infer.UpdateRequest[Args, State]) (infer.UpdateResponse[State], error) {
+	return crud.Update(ctx, r.Fly, req, func(old State, in Args) State {
+		return stateOf(in.App, digests(in.Values), old.Version)
+	}, update)
+}
+
+// update keeps the highest version it sees: machines boot with the secrets
+// of at least minSecretsVersion, and a version taken from an answer without
+// one (an unset of a key already gone reports 0) must not lower it.
+func update(ctx context.Context, client fly.Client, req infer.UpdateRequest[Args, State]) (infer.UpdateResponse[State], error) {
 	in, old := req.Inputs, req.State
-	if req.DryRun {
-		return infer.UpdateResponse[State]{Output: stateOf(in.App, digests(in.Values), old.Version)}, nil
-	}
-	client, err := config.Client(ctx)
-	if err != nil {
-		return infer.UpdateResponse[State]{}, err
-	}
 	changed := map[string]string{}
 	for k, v := range in.Values {
 		if d, ok := old.Digests[k]; !ok || d != digest(v) {
@@ -123,9 +118,11 @@ func (*AppSecrets) Update(ctx context.Context, req infer.UpdateRequest[Args, Sta
 	}
 	version := old.Version
 	if len(changed) > 0 {
-		if version, err = set(ctx, client, in.App, changed); err != nil {
+		v, err := set(ctx, client, in.App, changed)
+		if err != nil {
 			return infer.UpdateResponse[State]{}, err
 		}
+		version = max(version, v)
 	}
 	for _, k := range slices.Sorted(maps.Keys(old.Digests)) {
 		if _, keep := in.Values[k]; keep {
@@ -135,55 +132,44 @@ func (*AppSecrets) Update(ctx context.Context, req infer.UpdateRequest[Args, Sta
 		if err != nil {
 			return infer.UpdateResponse[State]{}, fmt.Errorf("unsetting secret %q of app %q: %w", k, in.App, err)
 		}
-		version = int(v)
+		version = max(version, int(v))
 	}
 	return infer.UpdateResponse[State]{Output: stateOf(in.App, digests(in.Values), version)}, nil
 }
 
 // Read compares key sets: Fly's digests cannot be matched against ours, so a
 // value changed outside Pulumi goes unnoticed, but added and removed keys do not.
-func (*AppSecrets) Read(ctx context.Context, req infer.ReadRequest[Args, State]) (infer.ReadResponse[Args, State], error) {
-	client, err := config.Client(ctx)
-	if err != nil {
-		return infer.ReadResponse[Args, State]{}, err
-	}
-	app := req.ID
-	listed, err := client.ListSecrets(ctx, app)
-	if errors.Is(err, fly.ErrNotFound) {
-		return infer.ReadResponse[Args, State]{}, nil
-	}
-	if err != nil {
-		return infer.ReadResponse[Args, State]{}, fmt.Errorf("listing secrets of app %q: %w", app, err)
-	}
-	seen := map[string]string{}
-	for _, s := range listed {
-		name := opt.Val(s.Name)
-		seen[name] = req.State.Digests[name] // "" when we did not write it
-	}
-	return infer.ReadResponse[Args, State]{
-		ID:     app,
-		Inputs: Args{App: app, Values: req.Inputs.Values},
-		State:  stateOf(app, seen, req.State.Version),
-	}, nil
+func (r *AppSecrets) Read(ctx context.Context, req infer.ReadRequest[Args, State]) (infer.ReadResponse[Args, State], error) {
+	return crud.Read(ctx, r.Fly, func(ctx context.Context, client fly.Client) (infer.ReadResponse[Args, State], error) {
+		app := req.ID
+		listed, err := client.ListSecrets(ctx, app)
+		if err != nil {
+			return infer.ReadResponse[Args, State]{}, fmt.Errorf("listing secrets of app %q: %w", app, err)
+		}
+		seen := map[string]string{}
+		for _, s := range listed {
+			name := opt.Val(s.Name)
+			seen[name] = req.State.Digests[name] // "" when we did not write it
+		}
+		return infer.ReadResponse[Args, State]{
+			ID:     app,
+			Inputs: Args{App: app, Values: req.Inputs.Values},
+			State:  stateOf(app, seen, req.State.Version),
+		}, nil
+	})
 }
 
-// Delete unsets every key the resource owns; an app that is gone took its
-// secrets with it.
-func (*AppSecrets) Delete(ctx context.Context, req infer.DeleteRequest[State]) (infer.DeleteResponse, error) {
-	client, err := config.Client(ctx)
-	if err != nil {
-		return infer.DeleteResponse{}, err
-	}
-	for _, k := range req.State.Keys {
-		_, err := client.UnsetSecret(ctx, req.State.App, k)
-		if errors.Is(err, fly.ErrNotFound) {
-			return infer.DeleteResponse{}, nil
+// Delete unsets every key the resource owns. UnsetSecret takes a key or an
+// app that is gone as done.
+func (r *AppSecrets) Delete(ctx context.Context, req infer.DeleteRequest[State]) (infer.DeleteResponse, error) {
+	return crud.Delete(ctx, r.Fly, func(ctx context.Context, client fly.Client) error {
+		for _, k := range req.State.Keys {
+			if _, err := client.UnsetSecret(ctx, req.State.App, k); err != nil {
+				return fmt.Errorf("unsetting secret %q of app %q: %w", k, req.State.App, err)
+			}
 		}
-		if err != nil {
-			return infer.DeleteResponse{}, fmt.Errorf("unsetting secret %q of app %q: %w", k, req.State.App, err)
-		}
-	}
-	return infer.DeleteResponse{}, nil
+		return nil
+	})
 }
 
 // set writes values in one call and returns the new secrets version.

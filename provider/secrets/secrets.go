@@ -2,10 +2,17 @@
 // app's secrets, managed as one map.
 package secrets
 
-import "github.com/pulumi/pulumi-go-provider/infer"
+import (
+	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/emothe/emothe/provider/config"
+)
 
 // AppSecrets is the controller of the AppSecrets resource.
-type AppSecrets struct{}
+type AppSecrets struct {
+	// Fly builds the client of each operation (see config.Factory).
+	Fly config.Factory
+}
 
 // Args are the AppSecrets inputs.
 type Args struct {

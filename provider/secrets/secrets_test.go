@@ -1,6 +1,7 @@
 package secrets_test
 
 import (
+	"context"
 	"maps"
 	"slices"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/emothe/emothe/provider/fly"
 	"github.com/emothe/emothe/provider/flyapi"
 	"github.com/emothe/emothe/provider/flyfake"
 	"github.com/emothe/emothe/provider/internal/flytest"
@@ -44,6 +46,7 @@ func fakeSecrets(t *testing.T, f *flyfake.Fake, app string) ([]string, uint64) {
 func version(out property.Map) int { return int(out.Get("version").AsNumber()) }
 
 func TestLifecycle(t *testing.T) {
+	t.Parallel()
 	env := setup(t, "web", "www")
 	var lastVersion int
 	integration.LifeCycleTest{
@@ -88,6 +91,7 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestUpdateWritesChangedKeysOnceAndDeletesRemovedOnes(t *testing.T) {
+	t.Parallel()
 	env := setup(t, "web")
 	id, inputs, out := env.Create(t, token, map[string]any{"app": "web", "values": map[string]any{"A": "1", "B": "2", "C": "3"}})
 	check, err := env.Server.Check(p.CheckRequest{Urn: flytest.URN(token), State: inputs,
@@ -122,9 +126,34 @@ func TestUpdateWritesChangedKeysOnceAndDeletesRemovedOnes(t *testing.T) {
 	assert.Equal(t, []string{"A", "B", "D"}, names)
 }
 
+// goneKeys answers unsets as the client does when Fly answers 404 (the key
+// is gone already): no version. The fake answers 200 there.
+type goneKeys struct{ fly.Client }
+
+func (goneKeys) UnsetSecret(context.Context, string, string) (uint64, error) { return 0, nil }
+
+// An unset that reports no version must not take the recorded version, which
+// machines boot with at least, back to 0.
+func TestVersionNeverDecreases(t *testing.T) {
+	t.Parallel()
+	env := flytest.NewWrapped(t, flyfake.Options{}, func(c fly.Client) fly.Client { return goneKeys{c} })
+	_, err := env.Client.CreateApp(t.Context(), flyapi.CreateAppRequest{Name: new("web"), OrgSlug: new("personal")})
+	require.NoError(t, err)
+	id, inputs, out := env.Create(t, token, map[string]any{"app": "web", "values": map[string]any{"A": "1", "B": "2"}})
+	require.Positive(t, version(out))
+
+	check, err := env.Server.Check(p.CheckRequest{Urn: flytest.URN(token), State: inputs,
+		Inputs: flytest.Props(map[string]any{"app": "web", "values": map[string]any{"A": "1"}})})
+	require.NoError(t, err)
+	updated, err := env.Server.Update(p.UpdateRequest{ID: id, Urn: flytest.URN(token), State: out, OldInputs: inputs, Inputs: check.Inputs})
+	require.NoError(t, err)
+	assert.Equal(t, version(out), version(updated.Properties))
+}
+
 // Fly's digests cannot be compared with ours, so refresh compares key sets:
 // a key removed outside Pulumi is set again, one added is removed.
 func TestRefreshDetectsKeysChangedOutsidePulumi(t *testing.T) {
+	t.Parallel()
 	env := setup(t, "web")
 	id, inputs, out := env.Create(t, token, map[string]any{"app": "web", "values": map[string]any{"A": "1", "B": "2"}})
 	_, err := env.Client.UnsetSecret(t.Context(), "web", "A")
@@ -146,6 +175,7 @@ func TestRefreshDetectsKeysChangedOutsidePulumi(t *testing.T) {
 }
 
 func TestCreateRefusesSecretsItWouldSilentlyAdopt(t *testing.T) {
+	t.Parallel()
 	env := setup(t, "web")
 	_, err := env.Client.SetSecrets(t.Context(), "web", map[string]*string{"SET_BY_HAND": new("x")})
 	require.NoError(t, err)
@@ -162,6 +192,7 @@ func TestCreateRefusesSecretsItWouldSilentlyAdopt(t *testing.T) {
 // Import adopts the key set; values cannot be read back, so the first up
 // writes them all once, after which there is no diff.
 func TestImportByAppThenFirstUpWritesEveryValue(t *testing.T) {
+	t.Parallel()
 	env := setup(t, "web")
 	_, err := env.Client.SetSecrets(t.Context(), "web", map[string]*string{"A": new("1"), "B": new("2")})
 	require.NoError(t, err)
@@ -185,12 +216,14 @@ func TestImportByAppThenFirstUpWritesEveryValue(t *testing.T) {
 }
 
 func TestPreviewCallsNothing(t *testing.T) {
+	t.Parallel()
 	env := setup(t, "web")
 	out := env.AssertPreviewSilent(t, token, map[string]any{"app": "web", "values": map[string]any{"A": "1"}})
 	assert.True(t, out.Get("version").IsComputed())
 }
 
 func TestBadSecretNameFailsCheck(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	failures := env.Failures(t, token, map[string]any{"app": "web", "values": map[string]any{"1BAD-NAME": "x"}})
 	assert.Contains(t, failures["values"], `"1BAD-NAME"`)
@@ -198,6 +231,7 @@ func TestBadSecretNameFailsCheck(t *testing.T) {
 }
 
 func TestDeleteToleratesAGoneApp(t *testing.T) {
+	t.Parallel()
 	env := setup(t, "web")
 	id, _, out := env.Create(t, token, map[string]any{"app": "web", "values": map[string]any{"A": "1"}})
 	require.NoError(t, env.Client.DeleteApp(t.Context(), "web"))

@@ -2,17 +2,14 @@ package volume
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"regexp"
-	"slices"
 
 	"github.com/pulumi/pulumi-go-provider/infer"
 
-	"github.com/emothe/emothe/provider/config"
 	"github.com/emothe/emothe/provider/fly"
 	"github.com/emothe/emothe/provider/flyapi"
 	"github.com/emothe/emothe/provider/internal/check"
+	"github.com/emothe/emothe/provider/internal/crud"
 	"github.com/emothe/emothe/provider/internal/diff"
 	"github.com/emothe/emothe/provider/internal/importid"
 	"github.com/emothe/emothe/provider/internal/opt"
@@ -28,11 +25,6 @@ var (
 	_ infer.CustomResource[Args, State]       = (*Volume)(nil)
 )
 
-var volumeName = regexp.MustCompile(`^[A-Za-z0-9_]{1,30}$`)
-
-// goneStates are the states fly-go treats as a volume being destroyed.
-var goneStates = []string{"scheduling_destroy", "fork_cleanup", "waiting_for_detach", "pending_destroy", "destroying", "destroyed"}
-
 // Check validates the inputs and applies the defaults.
 func (*Volume) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[Args], error) {
 	in, failures, err := infer.DefaultCheck[Args](ctx, req.NewInputs)
@@ -42,7 +34,7 @@ func (*Volume) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckRe
 	known := func(prop string) bool { return check.Known(req.NewInputs, prop) }
 	var f check.Failures
 	f.Name(req.NewInputs, "app", in.App)
-	if known("name") && !volumeName.MatchString(in.Name) {
+	if known("name") && !check.VolumeName.MatchString(in.Name) {
 		f.Addf("name", "name %q is not a valid volume name: use 1-30 letters, digits and _ (e.g. %q)", in.Name, "data")
 	}
 	f.Region(req.NewInputs, "region", in.Region)
@@ -96,15 +88,13 @@ func (*Volume) WireDependencies(f infer.FieldSelector, args *Args, state *State)
 }
 
 // Create creates the volume.
-func (*Volume) Create(ctx context.Context, req infer.CreateRequest[Args]) (infer.CreateResponse[State], error) {
-	in := req.Inputs
-	if req.DryRun {
-		return infer.CreateResponse[State]{Output: State{Args: in}}, nil
-	}
-	client, err := config.Client(ctx)
-	if err != nil {
-		return infer.CreateResponse[State]{}, err
-	}
+func (r *Volume) Create(ctx context.Context, req infer.CreateRequest[Args]) (infer.CreateResponse[State], error) {
+	return crud.Create(ctx, r.Fly, req, func(in Args) infer.CreateResponse[State] {
+		return infer.CreateResponse[State]{Output: State{Args: in}}
+	}, create)
+}
+
+func create(ctx context.Context, client fly.Client, in Args) (infer.CreateResponse[State], error) {
 	created, err := client.CreateVolume(ctx, in.App, flyapi.CreateVolumeRequest{
 		Name:              &in.Name,
 		Region:            &in.Region,
@@ -126,19 +116,21 @@ func (*Volume) Create(ctx context.Context, req infer.CreateRequest[Args]) (infer
 }
 
 // Update extends the volume and changes its snapshot settings in place.
-func (*Volume) Update(ctx context.Context, req infer.UpdateRequest[Args, State]) (infer.UpdateResponse[State], error) {
+func (r *Volume) Update(ctx context.Context, req infer.UpdateRequest[Args, State]) (infer.UpdateResponse[State], error) {
+	return crud.Update(ctx, r.Fly, req, State.withInputs, update)
+}
+
+// withInputs is the preview of an update: the outputs it cannot change stay known.
+func (s State) withInputs(in Args) State {
+	s.Args = in
+	return s
+}
+
+func update(ctx context.Context, client fly.Client, req infer.UpdateRequest[Args, State]) (infer.UpdateResponse[State], error) {
 	in, old := req.Inputs, req.State
-	if req.DryRun {
-		s := old
-		s.Args = in
-		return infer.UpdateResponse[State]{Output: s}, nil
-	}
-	client, err := config.Client(ctx)
-	if err != nil {
-		return infer.UpdateResponse[State]{}, err
-	}
 	needsRestart := old.NeedsRestart
 	if in.SizeGB > old.SizeGB {
+		var err error
 		_, needsRestart, err = client.ExtendVolume(ctx, in.App, req.ID, in.SizeGB)
 		if err != nil {
 			return infer.UpdateResponse[State]{}, fmt.Errorf("extending volume %s of app %q to %d GB: %w", req.ID, in.App, in.SizeGB, err)
@@ -161,41 +153,34 @@ func (*Volume) Update(ctx context.Context, req infer.UpdateRequest[Args, State])
 }
 
 // Read reads the volume for refresh, and for import by `<app>/<volume ID>`.
-func (*Volume) Read(ctx context.Context, req infer.ReadRequest[Args, State]) (infer.ReadResponse[Args, State], error) {
+func (r *Volume) Read(ctx context.Context, req infer.ReadRequest[Args, State]) (infer.ReadResponse[Args, State], error) {
 	app, id, err := importid.Resolve(req.State.App, req.ID, "volume ID", "my-app/vol_123")
 	if err != nil {
 		return infer.ReadResponse[Args, State]{}, err
 	}
-	client, err := config.Client(ctx)
-	if err != nil {
-		return infer.ReadResponse[Args, State]{}, err
-	}
-	got, err := client.GetVolume(ctx, app, id)
-	if errors.Is(err, fly.ErrNotFound) || (err == nil && slices.Contains(goneStates, opt.Val(got.State))) {
-		return infer.ReadResponse[Args, State]{}, nil
-	}
-	if err != nil {
-		return infer.ReadResponse[Args, State]{}, fmt.Errorf("reading volume %s of app %q: %w", id, app, err)
-	}
-	in := req.Inputs
-	in.App = app
-	if in.RequireUniqueZone == nil { // creation-time only: Fly does not report it
-		in.RequireUniqueZone = new(true)
-	}
-	s := state(in, got, req.State.NeedsRestart)
-	return infer.ReadResponse[Args, State]{ID: id, Inputs: s.Args, State: s}, nil
+	return crud.Read(ctx, r.Fly, func(ctx context.Context, client fly.Client) (infer.ReadResponse[Args, State], error) {
+		got, err := client.GetVolume(ctx, app, id) // not found also when being destroyed
+		if err != nil {
+			return infer.ReadResponse[Args, State]{}, fmt.Errorf("reading volume %s of app %q: %w", id, app, err)
+		}
+		in := req.Inputs
+		in.App = app
+		if in.RequireUniqueZone == nil { // creation-time only: Fly does not report it
+			in.RequireUniqueZone = new(true)
+		}
+		s := state(in, got, req.State.NeedsRestart)
+		return infer.ReadResponse[Args, State]{ID: id, Inputs: s.Args, State: s}, nil
+	})
 }
 
 // Delete destroys the volume; one that is already gone is fine.
-func (*Volume) Delete(ctx context.Context, req infer.DeleteRequest[State]) (infer.DeleteResponse, error) {
-	client, err := config.Client(ctx)
-	if err != nil {
-		return infer.DeleteResponse{}, err
-	}
-	if err := client.DeleteVolume(ctx, req.State.App, req.ID); err != nil {
-		return infer.DeleteResponse{}, fmt.Errorf("deleting volume %s of app %q: %w", req.ID, req.State.App, err)
-	}
-	return infer.DeleteResponse{}, nil
+func (r *Volume) Delete(ctx context.Context, req infer.DeleteRequest[State]) (infer.DeleteResponse, error) {
+	return crud.Delete(ctx, r.Fly, func(ctx context.Context, client fly.Client) error {
+		if err := client.DeleteVolume(ctx, req.State.App, req.ID); err != nil {
+			return fmt.Errorf("deleting volume %s of app %q: %w", req.ID, req.State.App, err)
+		}
+		return nil
+	})
 }
 
 // state builds the recorded state from what Fly reports, keeping an input

@@ -2,10 +2,17 @@
 // NVMe disk on one host that a single machine can mount.
 package volume
 
-import "github.com/pulumi/pulumi-go-provider/infer"
+import (
+	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/emothe/emothe/provider/config"
+)
 
 // Volume is the controller of the Volume resource.
-type Volume struct{}
+type Volume struct {
+	// Fly builds the client of each operation (see config.Factory).
+	Fly config.Factory
+}
 
 // Args are the Volume inputs.
 type Args struct {

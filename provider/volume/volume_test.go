@@ -45,6 +45,7 @@ func inputs(extra map[string]any) property.Map {
 }
 
 func TestLifecycle(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	var firstID string
 	// refreshAndImport asserts no drift after the operation and that an
@@ -105,6 +106,7 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestShrinkingIsAnErrorThatSaysWhy(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	id, in, out := env.Create(t, token, map[string]any{"app": "web", "name": "data", "region": "ams", "sizeGb": 10})
 	check, err := env.Server.Check(p.CheckRequest{Urn: flytest.URN(token), State: in, Inputs: inputs(map[string]any{"sizeGb": 5})})
@@ -123,6 +125,7 @@ func TestShrinkingIsAnErrorThatSaysWhy(t *testing.T) {
 }
 
 func TestUpdatePreviewCallsNothingAndKeepsTheIDKnown(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	out := env.AssertPreviewSilent(t, token, map[string]any{"app": "web", "name": "data", "region": "ams", "sizeGb": 3})
 	assert.True(t, out.Get("volumeId").IsComputed())
@@ -139,6 +142,7 @@ func TestUpdatePreviewCallsNothingAndKeepsTheIDKnown(t *testing.T) {
 }
 
 func TestBadInputsFailCheck(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	failures := env.Failures(t, token, map[string]any{
 		"app": "web", "name": "my-data", "region": "amsterdam", "sizeGb": 0, "snapshotRetention": 90,
@@ -150,6 +154,7 @@ func TestBadInputsFailCheck(t *testing.T) {
 }
 
 func TestImportIDMustNameTheApp(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	_, err := env.Server.Read(p.ReadRequest{ID: "vol_123", Urn: flytest.URN(token)})
 	require.Error(t, err)
@@ -157,6 +162,7 @@ func TestImportIDMustNameTheApp(t *testing.T) {
 }
 
 func TestGoneVolumeIsDeletedAndReadAsGone(t *testing.T) {
+	t.Parallel()
 	env := setup(t)
 	id, in, out := env.Create(t, token, map[string]any{"app": "web", "name": "data", "region": "ams", "sizeGb": 3})
 	require.NoError(t, env.Client.DeleteVolume(t.Context(), "web", id))

@@ -27,9 +27,19 @@ func Known(inputs property.Map, prop string) bool {
 	return !ok || !v.HasComputed()
 }
 
-// dnsLabel is what Fly accepts for app and cluster names, and what DNS
-// accepts for <name>.fly.dev: lower-case letters, digits and inner dashes.
-var dnsLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+// The shapes of Fly's names, for every resource's Check: the one place
+// these rules are written in the provider.
+var (
+	// dnsLabel is what Fly accepts for app and cluster names, and what DNS
+	// accepts for <name>.fly.dev: lower-case letters, digits and inner dashes.
+	dnsLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	// RegionCode is a Fly region, such as ams.
+	RegionCode = regexp.MustCompile(`^[a-z]{3}$`)
+	// VolumeName is what Fly accepts as a volume's name.
+	VolumeName = regexp.MustCompile(`^[A-Za-z0-9_]{1,30}$`)
+	// EnvName is a secret or env name that becomes an environment variable.
+	EnvName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
 
 // Name validates the name of an app or cluster held in prop.
 func (f *Failures) Name(inputs property.Map, prop, name string) {
@@ -39,20 +49,11 @@ func (f *Failures) Name(inputs property.Map, prop, name string) {
 	}
 }
 
-var regionCode = regexp.MustCompile(`^[a-z]{3}$`)
-
 // Region validates a Fly region code held in prop.
 func (f *Failures) Region(inputs property.Map, prop, region string) {
-	if Known(inputs, prop) && !regionCode.MatchString(region) {
+	if Known(inputs, prop) && !RegionCode.MatchString(region) {
 		f.Addf(prop, "%s %q is not a Fly region code: use a three-letter code such as %q (see `fly platform regions`)",
 			prop, region, "ams")
-	}
-}
-
-// Required fails when the known string input prop is empty.
-func (f *Failures) Required(inputs property.Map, prop, value, example string) {
-	if Known(inputs, prop) && value == "" {
-		f.Addf(prop, "%s is required and must not be empty (e.g. %q)", prop, example)
 	}
 }
 

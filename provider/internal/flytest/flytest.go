@@ -4,6 +4,7 @@
 package flytest
 
 import (
+	"context"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -48,31 +49,37 @@ func NewWrapped(t *testing.T, opts flyfake.Options, wrap func(fly.Client) fly.Cl
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { assert.Empty(t, fake.Violations(), "requests that break Fly's API spec") })
 
-	// The provider builds its client in Configure through the config hook:
-	// poll at the fake's (millisecond) pace, and wrap it if asked.
-	restore := config.NewClient
-	config.NewClient = func(cfg fly.Config) (fly.Client, error) {
-		cfg.PollInterval = 5 * time.Millisecond
-		cfg.RetryInitialInterval = time.Millisecond
-		c, err := fly.New(cfg)
-		if err != nil || wrap == nil {
-			return c, err
-		}
-		return wrap(c), nil
-	}
-	server := NewServer(t, map[string]string{"token": fake.Token(), "apiUrl": srv.URL})
-	config.NewClient = restore
+	server := NewServerWith(t, Factory(wrap), map[string]string{"token": fake.Token(), "apiUrl": srv.URL})
 
 	client, err := fly.New(fly.Config{Token: fake.Token(), BaseURL: srv.URL})
 	require.NoError(t, err)
 	return &Env{Fake: fake, Server: server, Client: client}
 }
 
+// Factory builds the provider's clients to poll at a fake's (millisecond)
+// pace, passed through wrap when it is not nil.
+func Factory(wrap func(fly.Client) fly.Client) config.Factory {
+	return func(_ context.Context, c config.Config) (fly.Client, error) {
+		client, err := fly.New(fly.Config{Token: c.Token, BaseURL: c.APIURL,
+			PollInterval: 5 * time.Millisecond, RetryInitialInterval: time.Millisecond})
+		if err != nil || wrap == nil {
+			return client, err
+		}
+		return wrap(client), nil
+	}
+}
+
 // NewServer returns the provider configured with cfg, the way the engine
 // does it: CheckConfig (which applies defaults) then Configure.
 func NewServer(t *testing.T, cfg map[string]string) integration.Server {
 	t.Helper()
-	prov, err := provider.Provider()
+	return NewServerWith(t, config.FlyClient, cfg)
+}
+
+// NewServerWith is NewServer with the provider's Fly clients built by factory.
+func NewServerWith(t testing.TB, factory config.Factory, cfg map[string]string) integration.Server {
+	t.Helper()
+	prov, err := provider.New(factory)
 	require.NoError(t, err)
 	server, err := integration.NewServer(t.Context(), provider.Name, semver.MustParse("1.0.0"), integration.WithProvider(prov))
 	require.NoError(t, err)
