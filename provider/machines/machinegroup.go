@@ -168,7 +168,7 @@ func (a *Args) Annotate(an infer.Annotator) {
 		"A new version rolls every machine, so changed secrets reach them, even when nothing else changed.")
 	an.Describe(&a.ReleaseCommand, "Command run once per rollout, before any machine changes, in a throwaway "+
 		"machine with the new image and env (and `RELEASE_COMMAND=1`), e.g. `[\"/app/emothe\", \"migrate\"]`. "+
-		"A single element is split like a shell command line. A non-zero exit aborts the rollout and leaves the "+
+		"A single element is split into words as flyctl splits fly.toml's `release_command`. A non-zero exit aborts the rollout and leaves the "+
 		"machines as they were.")
 	an.Describe(&a.ReleaseCommandGuest, "Size of the release command's machine, as fly.toml's `[deploy] "+
 		"release_command_compute`. Default, as flyctl: the largest size the group's machines run, else "+
