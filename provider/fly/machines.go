@@ -28,8 +28,8 @@ func (c *APIClient) CreateMachine(ctx context.Context, app string, req flyapi.Cr
 			return m, err
 		}
 		newReporter(ctx).printf("no capacity for a machine in %s, trying again in %s: %v", str(req.Region), wait, err)
-		if err := sleep(ctx, wait); err != nil {
-			return m, fmt.Errorf("%w (gave up waiting for capacity: %w)", err, context.Cause(ctx))
+		if cause := sleep(ctx, wait); cause != nil {
+			return m, fmt.Errorf("%w; stopped waiting for capacity: %w", err, cause)
 		}
 		wait *= 2
 	}

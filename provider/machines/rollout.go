@@ -463,14 +463,10 @@ func (r *rollout) pause(ctx context.Context, d time.Duration, format string) err
 		return nil
 	}
 	r.say(format, d)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
+	waited, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	<-waited.Done()
+	return context.Cause(ctx) // nil unless ctx itself ended
 }
 
 // destroyAll destroys machines under their lease, so no one else's
