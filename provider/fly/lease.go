@@ -81,6 +81,16 @@ func (l *Lease) held(nonce string, sent time.Time) {
 	l.nonce, l.expires = nonce, sent.Add(wholeSeconds(l.ttl))
 }
 
+// refreshed records the answer to a refresh of lease old, unless Nonce took
+// a new lease while the refresh was under way.
+func (l *Lease) refreshed(old, granted string, sent time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.nonce == old {
+		l.nonce, l.expires = granted, sent.Add(wholeSeconds(l.ttl))
+	}
+}
+
 // current returns the nonce and whether the lease still holds.
 func (l *Lease) current() (string, bool) {
 	l.mu.Lock()
@@ -125,11 +135,12 @@ func (l *Lease) refresh(ctx context.Context) {
 		// tries again.
 		actx, cancel := context.WithTimeout(ctx, every)
 		sent := l.clock()
-		_, err := l.c.postLease(actx, l.app, l.id, l.ttl, nonce)
+		// Fly answers with the lease it holds now: keep that nonce.
+		granted, err := l.c.postLease(actx, l.app, l.id, l.ttl, nonce)
 		cancel()
 		switch {
 		case err == nil:
-			l.held(nonce, sent)
+			l.refreshed(nonce, granted, sent)
 		case ctx.Err() == nil:
 			rep.printf("machine %s: refreshing its lease failed, retrying: %v", l.id, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -108,13 +109,13 @@ func nonceOf(t *testing.T, l *Lease) string {
 }
 
 // leaseServer grants leases as Fly does: a POST without a nonce takes a new
-// lease (nonces n1, n2, …), one with the current nonce refreshes it unless
-// refreshes are refused, and every nonce sent is logged.
+// lease (nonces n1, n2, …), one with a nonce refreshes it, and every nonce
+// sent is logged.
 type leaseServer struct {
-	mu            sync.Mutex
-	granted       int
-	refuseRefresh bool
-	sent          []string // "take", "refresh <nonce>", "release <nonce>"
+	mu             sync.Mutex
+	granted        int
+	renewOnRefresh bool
+	sent           []string // "take", "refresh <nonce>", "release <nonce>"
 }
 
 func (s *leaseServer) handler() http.Handler {
@@ -128,11 +129,14 @@ func (s *leaseServer) handler() http.Handler {
 			s.granted++
 			s.sent = append(s.sent, "take")
 			writeJSON(w, http.StatusCreated, map[string]any{"status": "success", "data": map[string]any{"nonce": fmt.Sprintf("n%d", s.granted)}})
-		case s.refuseRefresh:
-			s.sent = append(s.sent, "refresh "+nonce)
-			flyError(w, http.StatusServiceUnavailable, "flyd unavailable", "")
 		default:
+			// Fly answers a refresh with the lease it holds: here a new one
+			// when asked to, as when the old one had lapsed.
 			s.sent = append(s.sent, "refresh "+nonce)
+			if s.renewOnRefresh {
+				s.granted++
+				nonce = fmt.Sprintf("n%d", s.granted)
+			}
 			writeJSON(w, http.StatusCreated, map[string]any{"status": "success", "data": map[string]any{"nonce": nonce}})
 		}
 	})
@@ -197,3 +201,19 @@ func TestRefreshPeriodIsFlyctls(t *testing.T) {
 	assert.Equal(t, 99*time.Second+666666666, refreshEvery(5*time.Minute))
 	assert.Equal(t, 10*time.Millisecond, refreshEvery(30*time.Millisecond), "sub-second TTLs (tests)")
 }
+
+// A refresh keeps the nonce Fly answers with, which is the lease Fly holds.
+func TestARefreshKeepsTheNonceFlyAnswers(t *testing.T) {
+	srv := &leaseServer{renewOnRefresh: true}
+	l := newTestClient(t, srv.handler()).HoldLease(context.Background(), "a", "m1", "n0", 30*time.Millisecond, time.Now())
+	deadline := time.Now().Add(5 * time.Second)
+	for !slices.Contains(srv.calls(), "refresh n0") && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond) // polling for the background refresh, not an assertion
+	}
+	require.Contains(t, srv.calls(), "refresh n0", "the lease was refreshed in the background")
+	require.NoError(t, l.Release(context.Background()))
+	calls := srv.calls()
+	assert.Equal(t, "release n"+strconv.Itoa(srv.granted), last(calls), "the release names the nonce of the last refresh: %v", calls)
+}
+
+func last[T any](s []T) T { return s[len(s)-1] }
