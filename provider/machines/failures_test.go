@@ -30,6 +30,7 @@ func rolling(image, waitTimeout string) Args {
 // not reached keep the old image. Once the checks pass again, the next up
 // finishes the rollout and leaves the machine already updated alone.
 func TestUnhealthyStopsRolling(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t, flyfake.Options{})
 		b.mustUp(rolling("nginx:1", "1m"))
@@ -60,6 +61,7 @@ func TestUnhealthyStopsRolling(t *testing.T) {
 // A machine whose new version exits on boot stops a rolling update within
 // seconds, with its exit code, instead of waiting out the wait timeout.
 func TestCrashingMachineStopsRollingFast(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t, flyfake.Options{BootDelay: time.Second})
 		b.mustUp(rolling("nginx:1", "5m"))
@@ -79,6 +81,7 @@ func TestCrashingMachineStopsRollingFast(t *testing.T) {
 // A bluegreen rollout whose new machines fail their checks destroys them
 // and leaves the old ones serving, untouched.
 func TestUnhealthyRollsBackBluegreen(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t, flyfake.Options{})
 		in := func(image string) Args {

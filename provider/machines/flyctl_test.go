@@ -40,6 +40,7 @@ func assertLeased(t *testing.T, rs []request, what string) {
 // blue is cordoned, after waitBeforeStop stopped with its own signal and
 // grace, and destroyed without force once stopped.
 func TestBluegreenPhasesAsFlyctl(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t, flyfake.Options{BootDelay: 40 * time.Second, HealthDelay: 40 * time.Second})
 		in := func(image string) Args {
@@ -100,6 +101,7 @@ func TestBluegreenPhasesAsFlyctl(t *testing.T) {
 // machines never drops below N − maxUnavailable (sampled every half second
 // of the bubble's clock).
 func TestRollingOrderAndCapacity(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		const boot, health = 5 * time.Second, 5 * time.Second
 		b := newBubble(t, flyfake.Options{BootDelay: boot, HealthDelay: health})
@@ -160,6 +162,7 @@ func TestRollingOrderAndCapacity(t *testing.T) {
 
 // Immediate: leases, every update at once, no wait.
 func TestImmediateOrder(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t, flyfake.Options{BootDelay: 5 * time.Second, HealthDelay: time.Hour})
 		in := func(image string) Args {
@@ -184,6 +187,7 @@ func TestImmediateOrder(t *testing.T) {
 // boot and health checks outlast its TTL: it is refreshed, and given back
 // (successfully, so still held) once the machine is healthy.
 func TestNewMachinesHoldTheirLeaseThroughTheWait(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t, flyfake.Options{BootDelay: 20 * time.Second, HealthDelay: 20 * time.Second})
 		in := webArgs("nginx:1", 1, "ams", "cdg")
@@ -209,6 +213,7 @@ func TestNewMachinesHoldTheirLeaseThroughTheWait(t *testing.T) {
 // Once capacity is back the next up adds only the missing machines, and the
 // one after changes nothing.
 func TestNoCapacityOnCreate(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t, flyfake.Options{Faults: flyfake.Faults{NoCapacityRegions: []string{"cdg"}}})
 		in := webArgs("nginx:1", 2, "ams", "cdg")
@@ -251,6 +256,7 @@ func ops(rs []request) []string {
 // No room on its host for a machine's update: flyctl replaces it, so the
 // group ends with the same count, the refused machine swapped for a new one.
 func TestNoCapacityOnUpdateReplaces(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t, flyfake.Options{})
 		b.mustUp(webArgs("nginx:1", 2, "ams"))
@@ -276,6 +282,7 @@ func TestNoCapacityOnUpdateReplaces(t *testing.T) {
 // A machine with a volume stays on its volume's host, so an update with no
 // room there fails naming the region and fixes instead of replacing it.
 func TestNoCapacityOnUpdateWithAVolumeFails(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t, flyfake.Options{})
 		_, err := b.client.CreateVolume(t.Context(), "web", flyapi.CreateVolumeRequest{Name: new("data"), Region: new("ams"), SizeGb: new(1)})
@@ -297,6 +304,7 @@ func TestNoCapacityOnUpdateWithAVolumeFails(t *testing.T) {
 
 // Fly leaves exit_code out of a clean exit: the release command succeeded.
 func TestReleaseCommandWithoutExitCodeSucceeds(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t, flyfake.Options{BootDelay: time.Second})
 		b.omitZeroExitCodes = true
@@ -316,6 +324,7 @@ func TestReleaseCommandWithoutExitCodeSucceeds(t *testing.T) {
 // The release command's machine is sized as flyctl sizes it, and carries
 // flyctl's metadata.
 func TestReleaseCommandMachine(t *testing.T) {
+	t.Parallel()
 	perf := &MachineGuest{CPUKind: "performance", CPUs: 1, MemoryMB: 2048}
 	tests := []struct {
 		name          string
@@ -330,6 +339,7 @@ func TestReleaseCommandMachine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
 				b := newBubble(t, flyfake.Options{})
 				in := webArgs("nginx:1", 1, "ams")
