@@ -17,8 +17,8 @@ import (
 )
 
 // These tests prove, from the calls the fake received and the bubble's
-// clock, that rollouts drive Fly in flyctl's order (FIDELITY: "How flyctl
-// drives a deploy").
+// clock, that rollouts drive Fly in flyctl's order (its
+// internal/command/deploy: leases, waits, bluegreen's phases).
 
 func first[T any](s []T) T { return s[0] }
 func last[T any](s []T) T  { return s[len(s)-1] }
