@@ -48,7 +48,7 @@ func TestClientErrorsAreFinalAndDescribed(t *testing.T) {
 				w.Header().Set("fly-request-id", "01REQ")
 				flyError(w, tc.status, "Name has already been taken", tc.code)
 			})
-			_, err := newTestClient(t, h).CreateApp(context.Background(), flyapi.CreateAppRequest{Name: ptr("a"), OrgSlug: ptr("personal")})
+			_, err := newTestClient(t, h).CreateApp(context.Background(), flyapi.CreateAppRequest{Name: new("a"), OrgSlug: new("personal")})
 			var ae *APIError
 			require.ErrorAs(t, err, &ae)
 			assert.EqualValues(t, 1, calls.Load(), "a %d must not be retried", tc.status)
@@ -68,7 +68,7 @@ func TestEmptyBodyErrorIsStillUseful(t *testing.T) {
 		w.Header().Set("fly-request-id", "01EMPTY")
 		w.WriteHeader(http.StatusBadRequest)
 	})
-	_, err := newTestClient(t, h).CreateVolume(context.Background(), "a", flyapi.CreateVolumeRequest{Name: ptr("data")})
+	_, err := newTestClient(t, h).CreateVolume(context.Background(), "a", flyapi.CreateVolumeRequest{Name: new("data")})
 	require.Error(t, err)
 	msg := err.Error()
 	for _, want := range []string{"GET /v1/apps/a/volumes", "400 Bad Request", "empty response body", "01EMPTY"} {
@@ -159,8 +159,8 @@ func TestRequestBodiesCarryNoNulls(t *testing.T) {
 	var env map[string]string // nil: a pointer to it marshals as null
 	var files []flyapi.FlyFile
 	req := flyapi.UpdateMachineRequest{
-		Config:            &flyapi.FlyMachineConfig{Image: ptr("nginx"), Env: &env, Files: &files},
-		MinSecretsVersion: ptr(9007199254740993), // beyond float64 precision
+		Config:            &flyapi.FlyMachineConfig{Image: new("nginx"), Env: &env, Files: &files},
+		MinSecretsVersion: new(9007199254740993), // beyond float64 precision
 	}
 	_, err := newTestClient(t, h).UpdateMachine(context.Background(), "a", "m1", "", req)
 	require.NoError(t, err)

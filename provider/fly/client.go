@@ -106,20 +106,23 @@ type Machines interface {
 	ListMachines(ctx context.Context, app string) ([]flyapi.Machine, error)
 	// UpdateMachine replaces the machine's whole config; nonce is the lease.
 	UpdateMachine(ctx context.Context, app, id, nonce string, req flyapi.UpdateMachineRequest) (flyapi.Machine, error)
-	// DestroyMachine force-destroys; it tolerates a machine that is already gone.
-	DestroyMachine(ctx context.Context, app, id, nonce string) error
+	// DestroyMachine destroys a machine, a running one only with force; it
+	// tolerates a machine that is already gone.
+	DestroyMachine(ctx context.Context, app, id, nonce string, force bool) error
 	StartMachine(ctx context.Context, app, id, nonce string) error
-	StopMachine(ctx context.Context, app, id, nonce string) error
+	// StopMachine asks the machine to stop with req's signal and grace
+	// period (the machine's stop_config when empty).
+	StopMachine(ctx context.Context, app, id, nonce string, req flyapi.StopRequest) error
 	Cordon(ctx context.Context, app, id, nonce string) error
 	Uncordon(ctx context.Context, app, id, nonce string) error
-	ListEvents(ctx context.Context, app, id string) ([]flyapi.MachineEvent, error)
 
 	// AcquireLease takes the machine's lease and keeps refreshing it in the
 	// background until Release is called or ctx ends.
 	AcquireLease(ctx context.Context, app, id string, ttl time.Duration) (*Lease, error)
-	// ReleaseLease gives back a lease known only by its nonce, such as the
-	// one a create with lease_ttl returned; a lease already gone is fine.
-	ReleaseLease(ctx context.Context, app, id, nonce string) error
+	// HoldLease refreshes, in the same way, the lease a create with
+	// lease_ttl took (its nonce is in the answer); since is when that create
+	// was sent.
+	HoldLease(ctx context.Context, app, id, nonce string, ttl time.Duration, since time.Time) *Lease
 
 	// WaitState blocks until the machine (at instance version, when given)
 	// reaches one of states, looping over Fly's 60-second wait and its 408s.

@@ -7,11 +7,48 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/emothe/emothe/provider/flyapi"
 )
 
+// capacityRetries is how often CreateMachine tries again after Fly found no
+// capacity for the machine, waiting 4, 8, then 16 times the client's first
+// backoff (2 s, 4 s, 8 s by default): capacity a deploy frees comes back
+// within seconds.
+const capacityRetries = 3
+
+// CreateMachine retries a create that Fly refused for lack of capacity
+// (InsufficientCapacity): no machine was launched, so it is safe to repeat.
 func (c *APIClient) CreateMachine(ctx context.Context, app string, req flyapi.CreateMachineRequest, idempotencyKey string) (flyapi.Machine, error) {
+	wait := 4 * c.retryInitial
+	for try := 0; ; try++ {
+		m, err := c.createMachine(ctx, app, req, idempotencyKey)
+		if try == capacityRetries || !InsufficientCapacity(err) {
+			return m, err
+		}
+		newReporter(ctx).printf("no capacity for a machine in %s, trying again in %s: %v", str(req.Region), wait, err)
+		if cause := sleep(ctx, wait); cause != nil {
+			return m, fmt.Errorf("%w; stopped waiting for capacity: %w", err, cause)
+		}
+		wait *= 2
+	}
+}
+
+// InsufficientCapacity reports whether err is Fly refusing a machine for lack
+// of room: the insufficient_capacity status, or flyd's "could not reserve
+// resource" and "insufficient resources" texts, which flyctl matches too.
+func InsufficientCapacity(err error) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	msg := strings.ToLower(ae.Message)
+	return ae.Code == "insufficient_capacity" || strings.Contains(msg, "could not reserve resource") ||
+		strings.Contains(msg, "insufficient resources")
+}
+
+func (c *APIClient) createMachine(ctx context.Context, app string, req flyapi.CreateMachineRequest, idempotencyKey string) (flyapi.Machine, error) {
 	if idempotencyKey != "" {
 		req = withMetadata(req, MetaIdempotencyKey, idempotencyKey)
 	}
@@ -117,11 +154,14 @@ func (c *APIClient) UpdateMachine(ctx context.Context, app, id, nonce string, re
 	return m, err
 }
 
-func (c *APIClient) DestroyMachine(ctx context.Context, app, id, nonce string) error {
-	force := true
+func (c *APIClient) DestroyMachine(ctx context.Context, app, id, nonce string, force bool) error {
+	var params flyapi.MachinesDeleteParams
+	if force {
+		params.Force = &force
+	}
 	err := c.do(ctx, call{
 		send: func(ctx context.Context) (*http.Response, error) {
-			return c.api.MachinesDelete(ctx, app, id, &flyapi.MachinesDeleteParams{Force: &force}, withNonce(nonce))
+			return c.api.MachinesDelete(ctx, app, id, &params, withNonce(nonce))
 		},
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -141,10 +181,10 @@ func (c *APIClient) StartMachine(ctx context.Context, app, id, nonce string) err
 	})
 }
 
-func (c *APIClient) StopMachine(ctx context.Context, app, id, nonce string) error {
+func (c *APIClient) StopMachine(ctx context.Context, app, id, nonce string, req flyapi.StopRequest) error {
 	return c.do(ctx, call{
 		send: func(ctx context.Context) (*http.Response, error) {
-			return c.api.MachinesStop(ctx, app, id, flyapi.StopRequest{}, withNonce(nonce))
+			return c.api.MachinesStop(ctx, app, id, req, withNonce(nonce))
 		},
 	})
 }
@@ -163,17 +203,4 @@ func (c *APIClient) Uncordon(ctx context.Context, app, id, nonce string) error {
 			return c.api.MachinesUncordon(ctx, app, id, withNonce(nonce))
 		},
 	})
-}
-
-// ListEvents returns up to 50 of the machine's latest events, Fly's maximum.
-func (c *APIClient) ListEvents(ctx context.Context, app, id string) ([]flyapi.MachineEvent, error) {
-	limit := 50
-	var events []flyapi.MachineEvent
-	err := c.do(ctx, call{
-		send: func(ctx context.Context) (*http.Response, error) {
-			return c.api.MachinesListEvents(ctx, app, id, &flyapi.MachinesListEventsParams{Limit: &limit})
-		},
-		out: &events,
-	})
-	return events, err
 }

@@ -3,6 +3,7 @@ package fly
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -31,7 +32,7 @@ func (s *machineStore) handler(t *testing.T) http.Handler {
 		require.NoError(t, json.NewDecoder(r.Body).Decode(&req))
 		n := s.creates.Add(1)
 		s.mu.Lock()
-		m := flyapi.Machine{Id: ptr(fmt.Sprintf("m%d", n)), State: ptr("created"), Config: req.Config}
+		m := flyapi.Machine{Id: new(fmt.Sprintf("m%d", n)), State: new("created"), Config: req.Config}
 		s.machines = append(s.machines, m)
 		s.mu.Unlock()
 		if s.lose != nil {
@@ -66,7 +67,7 @@ func TestCreateMachineAfterAmbiguousFailureLaunchesOnce(t *testing.T) {
 			store := &machineStore{lose: lose}
 			c := newTestClient(t, store.handler(t))
 			meta := map[string]string{MetaProcessGroup: "app"}
-			req := flyapi.CreateMachineRequest{Config: &flyapi.FlyMachineConfig{Image: ptr("nginx"), Metadata: &meta}}
+			req := flyapi.CreateMachineRequest{Config: &flyapi.FlyMachineConfig{Image: new("nginx"), Metadata: &meta}}
 
 			m, err := c.CreateMachine(context.Background(), "a", req, "launch-1")
 			require.NoError(t, err)
@@ -96,7 +97,7 @@ func TestCreateMachineWithoutTraceRetries(t *testing.T) {
 			hangUp(w) // failed before creating anything
 			return
 		}
-		writeJSON(w, http.StatusOK, flyapi.Machine{Id: ptr("m2")})
+		writeJSON(w, http.StatusOK, flyapi.Machine{Id: new("m2")})
 	})
 	mux.HandleFunc("GET /v1/apps/{app}/machines", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, []flyapi.Machine{})
@@ -129,20 +130,28 @@ func TestCreateMachineRecoversLeaseNonce(t *testing.T) {
 	mux.HandleFunc("GET /v1/apps/{app}/machines/{id}/lease", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "success", "data": map[string]any{"nonce": "n-lost"}})
 	})
-	m, err := newTestClient(t, mux).CreateMachine(context.Background(), "a", flyapi.CreateMachineRequest{LeaseTtl: ptr(30)}, "launch-4")
+	m, err := newTestClient(t, mux).CreateMachine(context.Background(), "a", flyapi.CreateMachineRequest{LeaseTtl: new(30)}, "launch-4")
 	require.NoError(t, err)
 	assert.Equal(t, "n-lost", str(m.Nonce))
 }
 
 func TestMutationsSendTheLeaseNonce(t *testing.T) {
 	got := map[string]string{}
-	var mu sync.Mutex
+	var (
+		mu      sync.Mutex
+		deletes []string
+	)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
+		defer mu.Unlock()
 		got[r.Method+" "+r.URL.Path] = r.Header.Get(nonceHeader)
-		mu.Unlock()
 		if r.Method == http.MethodDelete {
-			assert.Equal(t, "true", r.URL.Query().Get("force"))
+			deletes = append(deletes, r.URL.RawQuery)
+		}
+		if r.URL.Path == "/v1/apps/a/machines/m1/stop" {
+			var body map[string]any
+			assert.NoError(t, json.NewDecoder(r.Body).Decode(&body))
+			assert.Equal(t, map[string]any{"signal": "SIGINT", "timeout": "30s"}, body, "the stop carries the grace")
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"id": "m1"})
 	})
@@ -151,10 +160,12 @@ func TestMutationsSendTheLeaseNonce(t *testing.T) {
 	_, err := c.UpdateMachine(ctx, "a", "m1", "n1", flyapi.UpdateMachineRequest{})
 	require.NoError(t, err)
 	require.NoError(t, c.StartMachine(ctx, "a", "m1", "n1"))
-	require.NoError(t, c.StopMachine(ctx, "a", "m1", "n1"))
+	require.NoError(t, c.StopMachine(ctx, "a", "m1", "n1", flyapi.StopRequest{Signal: new(flyapi.StopRequestSignal("SIGINT")), Timeout: new("30s")}))
 	require.NoError(t, c.Cordon(ctx, "a", "m1", "n1"))
 	require.NoError(t, c.Uncordon(ctx, "a", "m1", "n1"))
-	require.NoError(t, c.DestroyMachine(ctx, "a", "m1", "n1"))
+	require.NoError(t, c.DestroyMachine(ctx, "a", "m1", "n1", true))
+	require.NoError(t, c.DestroyMachine(ctx, "a", "m1", "n1", false))
+	assert.Equal(t, []string{"force=true", ""}, deletes, "force only when asked")
 	assert.Equal(t, map[string]string{
 		"POST /v1/apps/a/machines/m1":          "n1",
 		"POST /v1/apps/a/machines/m1/start":    "n1",
@@ -172,10 +183,10 @@ func TestMutationsSendTheLeaseNonce(t *testing.T) {
 func TestDestroyedMachinesAreNotFound(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/apps/{app}/machines/{id}", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, flyapi.Machine{Id: ptr("m1"), State: ptr("destroyed")})
+		writeJSON(w, http.StatusOK, flyapi.Machine{Id: new("m1"), State: new("destroyed")})
 	})
 	mux.HandleFunc("GET /v1/apps/{app}/machines", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, []flyapi.Machine{{Id: ptr("m1"), State: ptr("destroyed")}, {Id: ptr("m2"), State: ptr("started")}})
+		writeJSON(w, http.StatusOK, []flyapi.Machine{{Id: new("m1"), State: new("destroyed")}, {Id: new("m2"), State: new("started")}})
 	})
 	mux.HandleFunc("DELETE /v1/apps/{app}/machines/{id}", func(w http.ResponseWriter, r *http.Request) {
 		flyError(w, http.StatusNotFound, "machine not found", "")
@@ -187,5 +198,40 @@ func TestDestroyedMachinesAreNotFound(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, ms, 1)
 	assert.Equal(t, "m2", str(ms[0].Id))
-	assert.NoError(t, c.DestroyMachine(context.Background(), "a", "m1", ""))
+	assert.NoError(t, c.DestroyMachine(context.Background(), "a", "m1", "", false))
+}
+
+// A create Fly refuses for lack of capacity launched nothing, so it is tried
+// again (capacityRetries times) before the error reaches the caller.
+func TestCreateRetriesInsufficientCapacity(t *testing.T) {
+	var creates atomic.Int32
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/apps/a/machines", func(w http.ResponseWriter, r *http.Request) {
+		if creates.Add(1) <= 2 {
+			flyError(w, http.StatusPreconditionFailed, "insufficient resources available to fulfill request", "insufficient_capacity")
+			return
+		}
+		writeJSON(w, http.StatusOK, flyapi.Machine{Id: new("m1")})
+	})
+	m, err := newTestClient(t, mux).CreateMachine(context.Background(), "a", flyapi.CreateMachineRequest{Region: new("mad")}, "k")
+	require.NoError(t, err)
+	assert.Equal(t, "m1", str(m.Id))
+	assert.EqualValues(t, 3, creates.Load())
+
+	creates.Store(-100) // no capacity, ever
+	_, err = newTestClient(t, mux).CreateMachine(context.Background(), "a", flyapi.CreateMachineRequest{Region: new("mad")}, "k")
+	assert.True(t, InsufficientCapacity(err), "the last refusal is returned: %v", err)
+	assert.EqualValues(t, -100+1+capacityRetries, creates.Load())
+}
+
+func TestInsufficientCapacity(t *testing.T) {
+	for _, e := range []*APIError{
+		{StatusCode: 412, Code: "insufficient_capacity", Message: "no room"},
+		{StatusCode: 409, Message: "aborted: could not reserve resource for machine: insufficient memory available"},
+		{StatusCode: 422, Message: "Insufficient resources available to fulfill request"},
+	} {
+		assert.True(t, InsufficientCapacity(fmt.Errorf("wrapped: %w", e)), e.Message)
+	}
+	assert.False(t, InsufficientCapacity(&APIError{StatusCode: 412, Message: "unable to start machine from current state replacing"}))
+	assert.False(t, InsufficientCapacity(errors.New("insufficient resources")), "only Fly's answers")
 }

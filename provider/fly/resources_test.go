@@ -26,9 +26,9 @@ func TestCreateAppWithoutBodyReadsTheApp(t *testing.T) {
 			flyError(w, http.StatusNotFound, "app not found", "") // not visible yet
 			return
 		}
-		writeJSON(w, http.StatusOK, flyapi.App{Name: ptr(r.PathValue("app")), Status: ptr("pending")})
+		writeJSON(w, http.StatusOK, flyapi.App{Name: new(r.PathValue("app")), Status: new("pending")})
 	})
-	app, err := newTestClient(t, mux).CreateApp(context.Background(), flyapi.CreateAppRequest{Name: ptr("a"), OrgSlug: ptr("personal")})
+	app, err := newTestClient(t, mux).CreateApp(context.Background(), flyapi.CreateAppRequest{Name: new("a"), OrgSlug: new("personal")})
 	require.NoError(t, err)
 	assert.Equal(t, "a", str(app.Name))
 }
@@ -48,9 +48,9 @@ func TestCreateAppAfterDroppedResponseFindsIt(t *testing.T) {
 			flyError(w, http.StatusNotFound, "app not found", "")
 			return
 		}
-		writeJSON(w, http.StatusOK, flyapi.App{Name: ptr("a"), Id: ptr("id-a")})
+		writeJSON(w, http.StatusOK, flyapi.App{Name: new("a"), Id: new("id-a")})
 	})
-	app, err := newTestClient(t, mux).CreateApp(context.Background(), flyapi.CreateAppRequest{Name: ptr("a")})
+	app, err := newTestClient(t, mux).CreateApp(context.Background(), flyapi.CreateAppRequest{Name: new("a")})
 	require.NoError(t, err)
 	assert.Equal(t, "id-a", str(app.Id))
 	assert.EqualValues(t, 1, posts.Load())
@@ -92,16 +92,16 @@ func (s *listStore[T]) list(wrap func([]T) any) http.HandlerFunc {
 func TestCreateVolumeAfterAmbiguousFailureFindsTheNewOne(t *testing.T) {
 	t.Parallel()
 	// An older volume of the same name exists: names are not unique.
-	store := &listStore[flyapi.Volume]{items: []flyapi.Volume{{Id: ptr("vol_old"), Name: ptr("data"), Region: ptr("mad")}}}
+	store := &listStore[flyapi.Volume]{items: []flyapi.Volume{{Id: new("vol_old"), Name: new("data"), Region: new("mad")}}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/apps/a/volumes", store.create(t, func(n int32, body []byte) flyapi.Volume {
 		var req flyapi.CreateVolumeRequest
 		require.NoError(t, json.Unmarshal(body, &req))
-		return flyapi.Volume{Id: ptr("vol_new"), Name: req.Name, Region: req.Region}
+		return flyapi.Volume{Id: new("vol_new"), Name: req.Name, Region: req.Region}
 	}))
 	mux.HandleFunc("GET /v1/apps/a/volumes", store.list(func(v []flyapi.Volume) any { return v }))
 
-	vol, err := newTestClient(t, mux).CreateVolume(context.Background(), "a", flyapi.CreateVolumeRequest{Name: ptr("data"), Region: ptr("mad")})
+	vol, err := newTestClient(t, mux).CreateVolume(context.Background(), "a", flyapi.CreateVolumeRequest{Name: new("data"), Region: new("mad")})
 	require.NoError(t, err)
 	assert.Equal(t, "vol_new", str(vol.Id))
 	assert.EqualValues(t, 1, store.posts.Load())
@@ -109,16 +109,16 @@ func TestCreateVolumeAfterAmbiguousFailureFindsTheNewOne(t *testing.T) {
 
 func TestAssignIPAfterAmbiguousFailureFindsTheNewOne(t *testing.T) {
 	t.Parallel()
-	store := &listStore[flyapi.IPAssignment]{items: []flyapi.IPAssignment{{Ip: ptr("2a09:8280:1::1")}}}
+	store := &listStore[flyapi.IPAssignment]{items: []flyapi.IPAssignment{{Ip: new("2a09:8280:1::1")}}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/apps/a/ip_assignments", store.create(t, func(n int32, _ []byte) flyapi.IPAssignment {
-		return flyapi.IPAssignment{Ip: ptr("66.241.124.7"), Shared: ptr(true)}
+		return flyapi.IPAssignment{Ip: new("66.241.124.7"), Shared: new(true)}
 	}))
 	mux.HandleFunc("GET /v1/apps/a/ip_assignments", store.list(func(ips []flyapi.IPAssignment) any {
 		return flyapi.ListIPAssignmentsResponse{Ips: &ips}
 	}))
 
-	ip, err := newTestClient(t, mux).AssignIP(context.Background(), "a", flyapi.AssignIPRequest{Type: ptr("shared_v4")})
+	ip, err := newTestClient(t, mux).AssignIP(context.Background(), "a", flyapi.AssignIPRequest{Type: new("shared_v4")})
 	require.NoError(t, err)
 	assert.Equal(t, "66.241.124.7", str(ip.Ip))
 	assert.EqualValues(t, 1, store.posts.Load())
@@ -167,7 +167,7 @@ func TestSetSecretsUnsetsNilsWithDelete(t *testing.T) {
 		writeJSON(w, http.StatusOK, map[string]any{"version": 7 + n})
 	})
 	v, err := newTestClient(t, mux).SetSecrets(context.Background(), "a",
-		map[string]*string{"KEEP": ptr("v"), "OLD": nil, "GONE": nil})
+		map[string]*string{"KEEP": new("v"), "OLD": nil, "GONE": nil})
 	require.NoError(t, err)
 	assert.Equal(t, map[string]any{"values": map[string]any{"KEEP": "v"}}, posted, "no nulls in the body")
 	assert.Equal(t, []string{"GONE", "OLD"}, deleted)
@@ -179,7 +179,7 @@ func TestSetSecretsErrorHidesValues(t *testing.T) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		flyError(w, http.StatusBadRequest, `value "s3cret-value" is too long`, "")
 	})
-	_, err := newTestClient(t, h).SetSecrets(context.Background(), "a", map[string]*string{"API_KEY": ptr("s3cret-value")})
+	_, err := newTestClient(t, h).SetSecrets(context.Background(), "a", map[string]*string{"API_KEY": new("s3cret-value")})
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "s3cret-value")
 	assert.Contains(t, err.Error(), "API_KEY")
@@ -189,12 +189,12 @@ func TestVolumesBeingDestroyedAreGone(t *testing.T) {
 	t.Parallel()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/apps/a/volumes/{id}", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, flyapi.Volume{Id: ptr("vol_1"), State: ptr("pending_destroy")})
+		writeJSON(w, http.StatusOK, flyapi.Volume{Id: new("vol_1"), State: new("pending_destroy")})
 	})
 	mux.HandleFunc("PUT /v1/apps/a/volumes/{id}/extend", func(w http.ResponseWriter, r *http.Request) {
 		var req flyapi.ExtendVolumeRequest
 		require.NoError(t, json.NewDecoder(r.Body).Decode(&req))
-		writeJSON(w, http.StatusOK, flyapi.ExtendVolumeResponse{Volume: &flyapi.Volume{SizeGb: req.SizeGb}, NeedsRestart: ptr(true)})
+		writeJSON(w, http.StatusOK, flyapi.ExtendVolumeResponse{Volume: &flyapi.Volume{SizeGb: req.SizeGb}, NeedsRestart: new(true)})
 	})
 	c := newTestClient(t, mux)
 	_, err := c.GetVolume(context.Background(), "a", "vol_1")

@@ -51,7 +51,7 @@ func (c *APIClient) WaitState(ctx context.Context, app, id, version string, time
 	notFoundUntil := time.Now().Add(notFoundGrace)
 	for {
 		asked := time.Now()
-		params := flyapi.MachinesWaitParams{State: ptr(flyapi.MachinesWaitParamsState(want)), Timeout: ptr(waitSeconds(ctx, slice))}
+		params := flyapi.MachinesWaitParams{State: new(flyapi.MachinesWaitParamsState(want)), Timeout: new(waitSeconds(ctx, slice))}
 		if version != "" {
 			params.Version = &version
 		}
@@ -210,7 +210,8 @@ func exitedError(id string, m flyapi.Machine) *MachineExitedError {
 
 // lastExit reads the exit of the main process's last run: the latest exit
 // event after the last start event. The code sits in request.exit_event or,
-// from older hosts, request.MonitorEvent.exit_event; -1 means none.
+// from older hosts, request.MonitorEvent.exit_event; an exit_event without
+// exit_code is a 0, and -1 means no exit event at all.
 func lastExit(events []flyapi.MachineEvent) (code int, oom bool) {
 	start := -1
 	for _, e := range events {
@@ -240,17 +241,17 @@ func lastExit(events []flyapi.MachineEvent) (code int, oom bool) {
 		if ev == nil {
 			ev = req.MonitorEvent.ExitEvent
 		}
-		if ev == nil || ev.ExitCode == nil {
+		if ev == nil {
 			continue
 		}
-		code, oom, latest = *ev.ExitCode, ev.OOMKilled, *e.Timestamp
+		code, oom, latest = ev.ExitCode, ev.OOMKilled, *e.Timestamp
 	}
 	return code, oom
 }
 
+// exitEvent is flyd's exit_event. Like fly-go's, ExitCode is no pointer: Fly
+// leaves out a 0 code (fly-go declares it omitempty), so missing means 0.
 type exitEvent struct {
-	ExitCode  *int `json:"exit_code"`
+	ExitCode  int  `json:"exit_code"`
 	OOMKilled bool `json:"oom_killed"`
 }
-
-func ptr[T any](v T) *T { return &v }

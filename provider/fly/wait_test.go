@@ -44,7 +44,7 @@ func TestWaitStateLoopsOver408s(t *testing.T) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "state": "started"})
 	})
 	mux.HandleFunc("GET /v1/apps/a/machines/m1", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, flyapi.Machine{Id: ptr("m1"), State: ptr("starting"), InstanceId: ptr("v2")})
+		writeJSON(w, http.StatusOK, flyapi.Machine{Id: new("m1"), State: new("starting"), InstanceId: new("v2")})
 	})
 	var msgs []string
 	ctx := WithProgress(context.Background(), func(m string) { msgs = append(msgs, m) })
@@ -62,7 +62,7 @@ func TestWaitStateFailsFastWhenTheMachineExits(t *testing.T) {
 	})
 	mux.HandleFunc("GET /v1/apps/a/machines/m1", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, flyapi.Machine{
-			Id: ptr("m1"), State: ptr("stopped"), InstanceId: ptr("v2"),
+			Id: new("m1"), State: new("stopped"), InstanceId: new("v2"),
 			Events: &[]flyapi.MachineEvent{ // newest first, as Fly lists them
 				event("exit", 400, exitReq(3, true)),
 				event("start", 300, nil),
@@ -91,7 +91,7 @@ func TestWaitStateIgnoresAnOlderVersionsState(t *testing.T) {
 	})
 	mux.HandleFunc("GET /v1/apps/a/machines/m1", func(w http.ResponseWriter, r *http.Request) {
 		gets.Add(1) // still the old, stopped version: the update is under way
-		writeJSON(w, http.StatusOK, flyapi.Machine{Id: ptr("m1"), State: ptr("stopped"), InstanceId: ptr("v1")})
+		writeJSON(w, http.StatusOK, flyapi.Machine{Id: new("m1"), State: new("stopped"), InstanceId: new("v1")})
 	})
 	assert.NoError(t, newTestClient(t, mux).WaitState(context.Background(), "a", "m1", "v2", time.Minute, "started"))
 }
@@ -141,7 +141,7 @@ func (s *healthServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.onGet != nil {
 		s.onGet(s)
 	}
-	writeJSON(w, http.StatusOK, flyapi.Machine{Id: ptr("m1"), Region: ptr("mad"), State: &s.state, Checks: &s.checks})
+	writeJSON(w, http.StatusOK, flyapi.Machine{Id: new("m1"), Region: new("mad"), State: &s.state, Checks: &s.checks})
 }
 
 func check(name, status, output string) flyapi.CheckStatus {
@@ -205,4 +205,18 @@ func TestLastExitReadsMonitorEvents(t *testing.T) {
 	assert.False(t, oom)
 	code, _ = lastExit([]flyapi.MachineEvent{event("start", 10, nil)})
 	assert.Equal(t, -1, code)
+}
+
+// Fly leaves exit_code out of a clean exit, as fly-go's omitempty does: a
+// missing code is 0, not "no exit recorded".
+func TestLastExitReadsAMissingCodeAsZero(t *testing.T) {
+	code, _ := lastExit([]flyapi.MachineEvent{
+		event("start", 10, nil),
+		event("exit", 20, exitReq(1, false)), // an exit before the last start does not count
+		event("start", 30, nil),
+		event("exit", 40, map[string]any{"exit_event": map[string]any{"oom_killed": false, "requested_stop": false}}),
+	})
+	assert.Equal(t, 0, code)
+	code, _ = lastExit([]flyapi.MachineEvent{event("start", 10, nil), event("exit", 20, map[string]any{"restart_count": 0})})
+	assert.Equal(t, -1, code, "an exit event without exit_event records no code")
 }

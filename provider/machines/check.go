@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/shlex"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 
 	"github.com/emothe/emothe/provider/fly"
@@ -93,7 +94,8 @@ func (v *validator) port(prop string, port int, path ...any) {
 	}
 }
 
-// duration checks an optional Go duration; min is the shortest accepted.
+// duration checks an optional Go duration; min is the shortest accepted,
+// and 0 accepts "0s" (no wait), never a negative one.
 func (v *validator) duration(prop, value string, min time.Duration, path ...any) {
 	if value == "" || !v.known(path...) {
 		return
@@ -102,8 +104,10 @@ func (v *validator) duration(prop, value string, min time.Duration, path ...any)
 	switch {
 	case err != nil:
 		v.failf(prop, "%q is not a duration: use a Go duration such as %q", value, "30s")
-	case d < min || d <= 0:
-		v.failf(prop, "%q is too short: use at least %s", value, max(min, time.Second))
+	case min == 0 && d < 0:
+		v.failf(prop, "%q is negative: use %q for no wait, or a duration such as %q", value, "0s", "10s")
+	case min > 0 && d < min:
+		v.failf(prop, "%q is too short: use at least %s", value, min)
 	}
 }
 
@@ -127,6 +131,13 @@ func validate(inputs property.Map, raw, in Args) check.Failures {
 		v.failf("releaseCommand", "%q has an empty word: write the command as words, e.g. %q",
 			in.ReleaseCommand, []string{"/app/emothe", "migrate"})
 	}
+	if len(raw.ReleaseCommand) == 1 && v.known("releaseCommand") {
+		if _, err := shlex.Split(raw.ReleaseCommand[0]); err != nil {
+			v.failf("releaseCommand", "%q cannot be split into words (%v): close its quotes, or write the command as "+
+				"words, e.g. %q", raw.ReleaseCommand[0], err, []string{"/app/emothe", "migrate"})
+		}
+	}
+	v.guest(in.ReleaseCommandGuest, "releaseCommandGuest", "releaseCommandGuest")
 	v.duration("releaseCommandTimeout", in.ReleaseCommandTimeout, time.Second, "releaseCommandTimeout")
 	v.duration("waitTimeout", in.WaitTimeout, time.Second, "waitTimeout")
 	v.strategy(in)
@@ -162,6 +173,8 @@ func (v *validator) strategy(in Args) {
 	if v.known("strategy", "maxUnavailable") && s.MaxUnavailable < 1 {
 		v.failf("strategy.maxUnavailable", "%d is out of range: use 1 or more machines", s.MaxUnavailable)
 	}
+	v.duration("strategy.waitBeforeCordon", s.WaitBeforeCordon, 0, "strategy", "waitBeforeCordon")
+	v.duration("strategy.waitBeforeStop", s.WaitBeforeStop, 0, "strategy", "waitBeforeStop")
 	if s.Type != "bluegreen" || !v.known("strategy", "type") {
 		return
 	}
@@ -180,7 +193,7 @@ func (v *validator) config(c MachineConfig) {
 		v.failf("config.image", "%q is not an image reference: use e.g. %q", c.Image, "registry.fly.io/my-app:v1")
 	}
 	v.env(c.Env)
-	v.guest(c.Guest)
+	v.guest(c.Guest, "config.guest", "config", "guest")
 	for i, s := range c.Services {
 		v.service(i, s)
 	}
@@ -244,13 +257,14 @@ func (v *validator) env(env map[string]string) {
 	}
 }
 
-func (v *validator) guest(g *MachineGuest) {
-	if !v.known("config", "guest") {
+// guest checks a machine size at prop (its path in the inputs).
+func (v *validator) guest(g *MachineGuest, prop string, path ...any) {
+	if g == nil || !v.known(path...) {
 		return
 	}
-	v.oneOf("config.guest.cpuKind", g.CPUKind, cpuKinds, "config", "guest", "cpuKind")
+	v.oneOf(prop+".cpuKind", g.CPUKind, cpuKinds, append(slices.Clone(path), "cpuKind")...)
 	if !slices.Contains(cpuCounts, g.CPUs) {
-		v.failf("config.guest.cpus", "%d is not a Fly CPU count: use one of %v", g.CPUs, cpuCounts)
+		v.failf(prop+".cpus", "%d is not a Fly CPU count: use one of %v", g.CPUs, cpuCounts)
 		return
 	}
 	lo, hi := g.CPUs*minMBPerCPU(g.CPUKind), g.CPUs*sharedMaxMBPerCPU
@@ -259,10 +273,10 @@ func (v *validator) guest(g *MachineGuest) {
 	}
 	switch {
 	case g.MemoryMB%memoryStepMB != 0:
-		v.failf("config.guest.memoryMb", "%d is not a multiple of %d: use e.g. %d", g.MemoryMB, memoryStepMB,
+		v.failf(prop+".memoryMb", "%d is not a multiple of %d: use e.g. %d", g.MemoryMB, memoryStepMB,
 			max(lo, (g.MemoryMB/memoryStepMB)*memoryStepMB))
 	case g.MemoryMB < lo || g.MemoryMB > hi:
-		v.failf("config.guest.memoryMb", "%d is out of range for %d %s CPU(s): use %d to %d", g.MemoryMB, g.CPUs,
+		v.failf(prop+".memoryMb", "%d is out of range for %d %s CPU(s): use %d to %d", g.MemoryMB, g.CPUs,
 			g.CPUKind, lo, hi)
 	}
 }

@@ -103,6 +103,15 @@ func TestCheckRejects(t *testing.T) {
 			config(in)["checks"] = map[string]any{"alive": map[string]any{"type": "tcp", "port": 80, "interval": "1s"}}
 		}, "config.checks.alive.interval", "use at least 2s"},
 		{"bad duration", func(in map[string]any) { in["waitTimeout"] = "five minutes" }, "waitTimeout", "is not a duration"},
+		{"negative bluegreen wait", func(in map[string]any) {
+			in["strategy"] = map[string]any{"waitBeforeStop": "-5s"}
+		}, "strategy.waitBeforeStop", `"-5s" is negative: use "0s" for no wait`},
+		{"release command guest", func(in map[string]any) {
+			in["releaseCommandGuest"] = map[string]any{"cpus": 2, "memoryMb": 256}
+		}, "releaseCommandGuest.memoryMb", "256 is out of range for 2 shared CPU(s): use 512 to 4096"},
+		{"release command with an open quote", func(in map[string]any) {
+			in["releaseCommand"] = []any{`/app/emothe migrate "--to`}
+		}, "releaseCommand", "cannot be split into words"},
 		{"env sets what the group sets", func(in map[string]any) {
 			config(in)["env"] = map[string]any{"PRIMARY_REGION": "cdg"}
 		}, "config.env.PRIMARY_REGION", "is set by the group"},

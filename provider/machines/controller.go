@@ -55,6 +55,7 @@ func (*MachineGroup) Diff(_ context.Context, req infer.DiffRequest[Args, State])
 	configDiff(&d, in.Config, old.Config)
 	d.Update("minSecretsVersion", in.MinSecretsVersion != old.MinSecretsVersion)
 	d.Update("releaseCommand", !slices.Equal(in.ReleaseCommand, old.ReleaseCommand))
+	d.Update("releaseCommandGuest", !reflect.DeepEqual(in.ReleaseCommandGuest, old.ReleaseCommandGuest))
 	d.Update("releaseCommandTimeout", in.ReleaseCommandTimeout != old.ReleaseCommandTimeout)
 	d.Update("strategy", *in.Strategy != *old.Strategy)
 	d.Update("waitTimeout", in.WaitTimeout != old.WaitTimeout)
@@ -159,7 +160,7 @@ func converge(ctx context.Context, client fly.Client, in Args, say func(string, 
 	if pl.empty() {
 		return before, nil
 	}
-	r, err := newRollout(client, in, before.ReleaseVersion+1, say)
+	r, err := newRollout(client, in, ms, before.ReleaseVersion+1, say)
 	if err != nil {
 		return before, err
 	}
@@ -243,7 +244,11 @@ func destroyLeased(ctx context.Context, client fly.Client, app, id string) error
 		defer cancel()
 		_ = l.Release(ctx) // the machine is gone, and the lease with it
 	}()
-	if err := client.DestroyMachine(ctx, app, id, l.Nonce()); err != nil {
+	nonce, err := l.Nonce(ctx)
+	if err == nil {
+		err = client.DestroyMachine(ctx, app, id, nonce, true)
+	}
+	if err != nil {
 		return fmt.Errorf("destroying machine %s of app %s: %w", id, app, err)
 	}
 	return nil

@@ -27,9 +27,6 @@ type group struct {
 	id     string
 	inputs property.Map // as Check returned them
 	state  property.Map
-	// beforeApply, when set, runs after the preview, right before the
-	// create or update.
-	beforeApply func()
 }
 
 func newGroup(t *testing.T, opts flyfake.Options) *group {
@@ -73,7 +70,6 @@ func (g *group) up(in map[string]any) (p.DiffResponse, error) {
 		_, err := g.env.Server.Create(p.CreateRequest{Urn: urn, Properties: check.Inputs, DryRun: true})
 		require.NoError(g.t, err)
 		flytest.AssertNoCalls(g.t, g.env.Fake, "preview of a create")
-		g.applying()
 		created, err := g.env.Server.Create(p.CreateRequest{Urn: urn, Properties: check.Inputs})
 		if err == nil {
 			g.id, g.inputs, g.state = created.ID, check.Inputs, created.Properties
@@ -89,18 +85,11 @@ func (g *group) up(in map[string]any) (p.DiffResponse, error) {
 	_, err = g.env.Server.Update(p.UpdateRequest{ID: g.id, Urn: urn, State: g.state, Inputs: check.Inputs, OldInputs: g.inputs, DryRun: true})
 	require.NoError(g.t, err)
 	flytest.AssertNoCalls(g.t, g.env.Fake, "preview of an update")
-	g.applying()
 	updated, err := g.env.Server.Update(p.UpdateRequest{ID: g.id, Urn: urn, State: g.state, Inputs: check.Inputs, OldInputs: g.inputs})
 	if err == nil {
 		g.inputs, g.state = check.Inputs, updated.Properties
 	}
 	return d, err
-}
-
-func (g *group) applying() {
-	if g.beforeApply != nil {
-		g.beforeApply()
-	}
 }
 
 // mustUp is up that must succeed.

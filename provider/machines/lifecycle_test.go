@@ -30,6 +30,7 @@ func TestLifecycle(t *testing.T) {
 		assert.Equal(t, "app", meta["fly_process_group"], id)
 		assert.Equal(t, "1", meta["fly_release_version"], id)
 		assert.NotEmpty(t, meta["fly_release_id"], id)
+		assert.Equal(t, "pulumi-resource-flyio", meta["fly_flyctl_version"], "%s: the deployer, where flyctl puts its version", id)
 		assert.Equal(t, "app", env["FLY_PROCESS_GROUP"], id)
 		assert.Equal(t, "ams", env["PRIMARY_REGION"], id)
 		assert.Equal(t, "info", env["LOG_LEVEL"], id)
@@ -195,6 +196,8 @@ func TestFailedCreateKeepsWhatItMade(t *testing.T) {
 	_, err := g.up(args("nginx:1", nil))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "insufficient")
+	assert.Contains(t, err.Error(), "region cdg has no capacity", "names the region, and the fixes")
+	assert.Contains(t, err.Error(), "emothe:primaryRegion")
 	assert.Equal(t, map[string]int{"ams": 2}, g.byRegion(), "ams machines stay")
 
 	require.NoError(t, g.env.Fake.SetFaults(flyfake.Faults{}))

@@ -42,11 +42,7 @@ func (a Args) machineConfig() flyapi.FlyMachineConfig {
 		Image:    new(c.Image),
 		Env:      &env,
 		Metadata: &meta,
-		Guest: &flyapi.FlyMachineGuest{
-			CpuKind:  new(c.Guest.CPUKind),
-			Cpus:     new(c.Guest.CPUs),
-			MemoryMb: new(c.Guest.MemoryMB),
-		},
+		Guest:    c.Guest.api(),
 		Restart: &flyapi.FlyMachineRestart{
 			Policy:     new(flyapi.FlyMachineRestartPolicy(c.Restart.Policy)),
 			MaxRetries: opt.NonZero(c.Restart.MaxRetries),
@@ -86,6 +82,10 @@ func (a Args) machineConfig() flyapi.FlyMachineConfig {
 		}
 	}
 	return cfg
+}
+
+func (g MachineGuest) api() *flyapi.FlyMachineGuest {
+	return &flyapi.FlyMachineGuest{CpuKind: new(g.CPUKind), Cpus: new(g.CPUs), MemoryMb: new(g.MemoryMB)}
 }
 
 func (s MachineService) api() flyapi.FlyMachineService {

@@ -152,7 +152,7 @@ func TestNormalize(t *testing.T) {
 	assert.Equal(t, []string{"/app/emothe", "migrate", "--to", "latest one"}, got.ReleaseCommand)
 	assert.Equal(t, "1m30s", got.WaitTimeout)
 	assert.Equal(t, "5m0s", got.ReleaseCommandTimeout)
-	assert.Equal(t, &RolloutStrategy{Type: "rolling", MaxUnavailable: 1}, got.Strategy)
+	assert.Equal(t, &RolloutStrategy{Type: "rolling", MaxUnavailable: 1, WaitBeforeCordon: "10s", WaitBeforeStop: "10s"}, got.Strategy, "flyctl's bluegreen waits")
 	assert.Nil(t, got.Config.Env)
 	assert.Equal(t, &MachineGuest{CPUKind: "performance", CPUs: 1, MemoryMB: 2048}, got.Config.Guest)
 	assert.Equal(t, "on-failure", got.Config.Restart.Policy)
@@ -162,19 +162,6 @@ func TestNormalize(t *testing.T) {
 	assert.Equal(t, true, *svc.Autostart)
 	assert.Equal(t, HealthCheck{Type: "http", Port: 80, Path: "/", Method: "GET", Protocol: "http", Interval: "15s", Timeout: "2s"}, svc.Checks[0])
 	assert.Equal(t, got, got.normalize(), "normalize is idempotent")
-}
-
-func TestSplitCommandLine(t *testing.T) {
-	tests := map[string][]string{
-		`migrate`:                     {"migrate"},
-		`  emothe   migrate  `:        {"emothe", "migrate"},
-		`sh -c "echo a && echo b"`:    {"sh", "-c", "echo a && echo b"},
-		`echo 'it''s' "q\"uote" a\ b`: {"echo", "its", `q"uote`, "a b"},
-		`echo ""`:                     {"echo", ""},
-	}
-	for line, want := range tests {
-		assert.Equal(t, want, splitCommandLine(line), line)
-	}
 }
 
 func TestPinned(t *testing.T) {

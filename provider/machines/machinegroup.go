@@ -28,6 +28,7 @@ type Args struct {
 	Config                MachineConfig    `pulumi:"config"`
 	MinSecretsVersion     int              `pulumi:"minSecretsVersion,optional"`
 	ReleaseCommand        []string         `pulumi:"releaseCommand,optional"`
+	ReleaseCommandGuest   *MachineGuest    `pulumi:"releaseCommandGuest,optional"`
 	ReleaseCommandTimeout string           `pulumi:"releaseCommandTimeout,optional"`
 	Strategy              *RolloutStrategy `pulumi:"strategy,optional"`
 	WaitTimeout           string           `pulumi:"waitTimeout,optional"`
@@ -119,8 +120,10 @@ type StopConfig struct {
 
 // RolloutStrategy is how changed machines are rolled out.
 type RolloutStrategy struct {
-	Type           string `pulumi:"type,optional"`
-	MaxUnavailable int    `pulumi:"maxUnavailable,optional"`
+	Type             string `pulumi:"type,optional"`
+	MaxUnavailable   int    `pulumi:"maxUnavailable,optional"`
+	WaitBeforeCordon string `pulumi:"waitBeforeCordon,optional"`
+	WaitBeforeStop   string `pulumi:"waitBeforeStop,optional"`
 }
 
 // State is what a MachineGroup records in Pulumi state.
@@ -170,8 +173,11 @@ func (a *Args) Annotate(an infer.Annotator) {
 		"A new version rolls every machine, so changed secrets reach them, even when nothing else changed.")
 	an.Describe(&a.ReleaseCommand, "Command run once per rollout, before any machine changes, in a throwaway "+
 		"machine with the new image and env (and `RELEASE_COMMAND=1`), e.g. `[\"/app/emothe\", \"migrate\"]`. "+
-		"A single element is split like a shell command line. A non-zero exit aborts the rollout and leaves the "+
+		"A single element is split into words as flyctl splits fly.toml's `release_command`. A non-zero exit aborts the rollout and leaves the "+
 		"machines as they were.")
+	an.Describe(&a.ReleaseCommandGuest, "Size of the release command's machine, as fly.toml's `[deploy] "+
+		"release_command_compute`. Default, as flyctl: the largest size the group's machines run, else "+
+		"`config.guest` when it is not the smallest size, else shared-cpu-2x (2 shared CPUs, 512 MB).")
 	an.Describe(&a.ReleaseCommandTimeout, "How long the release command may run, as a Go duration (default `5m`).")
 	an.Describe(&a.Strategy, "How changed machines are rolled out (default rolling, one machine at a time).")
 	an.Describe(&a.WaitTimeout, "How long to wait for each machine to start and pass its health checks, as a Go "+
@@ -273,6 +279,12 @@ func (s *RolloutStrategy) Annotate(an infer.Annotator) {
 		"then switch traffic and destroy the old ones (needs a health check; not with mounts); `immediate`: update "+
 		"every machine at once, waiting neither for them to start nor for their health checks.")
 	an.Describe(&s.MaxUnavailable, "Machines a rolling update may take out of service at once (default 1).")
+	an.Describe(&s.WaitBeforeCordon, "Bluegreen: how long the new machines take traffic beside the old ones "+
+		"before the old ones are cordoned, so Fly's proxy sees the new ones first, as a Go duration (default "+
+		"`10s`, as flyctl; `0s` for none).")
+	an.Describe(&s.WaitBeforeStop, "Bluegreen: how long the old machines stay up once cordoned, so the proxy "+
+		"stops routing to them, before they are stopped with their `stopConfig` signal and grace period and then "+
+		"destroyed, as a Go duration (default `10s`, as flyctl; `0s` for none).")
 }
 
 // Annotate documents the outputs.

@@ -3,8 +3,9 @@ package machines
 import (
 	"maps"
 	"slices"
-	"strings"
 	"time"
+
+	"github.com/google/shlex"
 
 	"github.com/emothe/emothe/provider/fly"
 )
@@ -12,6 +13,7 @@ import (
 // Defaults, as flyctl has them where it has one.
 const (
 	defaultTimeout        = 5 * time.Minute
+	defaultProxyWait      = 10 * time.Second // flyctl's bluegreen waitBeforeCordon and waitBeforeStop
 	defaultStrategy       = "rolling"
 	defaultCPUKind        = "shared"
 	defaultRestartPolicy  = "on-failure"
@@ -42,7 +44,14 @@ func (a Args) normalize() Args {
 	}
 	a.Regions = nilIfEmpty(a.Regions)
 	if len(a.ReleaseCommand) == 1 {
-		a.ReleaseCommand = splitCommandLine(a.ReleaseCommand[0])
+		// Split as flyctl splits fly.toml's release_command; a line that
+		// cannot be split (an open quote) is left for Check to report.
+		if words, err := shlex.Split(a.ReleaseCommand[0]); err == nil {
+			a.ReleaseCommand = words
+		}
+	}
+	if a.ReleaseCommandGuest != nil {
+		a.ReleaseCommandGuest = new(a.ReleaseCommandGuest.normalize())
 	}
 	a.ReleaseCommand = nilIfEmpty(a.ReleaseCommand)
 	a.ReleaseCommandTimeout = duration(a.ReleaseCommandTimeout, defaultTimeout.String())
@@ -57,6 +66,8 @@ func (a Args) normalize() Args {
 	if s.MaxUnavailable == 0 {
 		s.MaxUnavailable = 1
 	}
+	s.WaitBeforeCordon = duration(s.WaitBeforeCordon, defaultProxyWait.String())
+	s.WaitBeforeStop = duration(s.WaitBeforeStop, defaultProxyWait.String())
 	a.Strategy = &s
 	a.Config = a.Config.normalize()
 	return a
@@ -202,55 +213,4 @@ func nilIfEmpty[T any](s []T) []T {
 		return nil
 	}
 	return s
-}
-
-// splitCommandLine splits a command line into words the way a POSIX shell
-// would for a simple command: blanks separate words, single quotes keep
-// everything literal, double quotes keep blanks, and a backslash escapes the
-// next character outside single quotes. flyctl shell-splits a fly.toml
-// release_command the same way.
-func splitCommandLine(line string) []string {
-	var (
-		words  []string
-		word   strings.Builder
-		inWord bool
-		quote  rune
-		escape bool
-	)
-	for _, r := range line {
-		switch {
-		case escape:
-			word.WriteRune(r)
-			escape = false
-		case quote == '\'':
-			if r == '\'' {
-				quote = 0
-			} else {
-				word.WriteRune(r)
-			}
-		case r == '\\':
-			escape, inWord = true, true
-		case quote == '"':
-			if r == '"' {
-				quote = 0
-			} else {
-				word.WriteRune(r)
-			}
-		case r == '\'' || r == '"':
-			quote, inWord = r, true
-		case r == ' ' || r == '\t' || r == '\n':
-			if inWord {
-				words = append(words, word.String())
-				word.Reset()
-				inWord = false
-			}
-		default:
-			word.WriteRune(r)
-			inWord = true
-		}
-	}
-	if inWord {
-		words = append(words, word.String())
-	}
-	return words
 }

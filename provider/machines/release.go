@@ -59,11 +59,11 @@ func (r *rollout) releaseCommand(ctx context.Context) error {
 	id := opt.Val(m.Id)
 	r.say("release command %q: running in machine %s (%s)", r.in.ReleaseCommand, id, r.in.PrimaryRegion)
 	if err := r.client.StartMachine(ctx, r.in.App, id, ""); err != nil {
-		r.discard(ctx, m)
+		r.discard(ctx, m, nil)
 		return fmt.Errorf("starting the release command's machine %s: %w", id, err)
 	}
 	if err := r.client.WaitState(ctx, r.in.App, id, opt.Val(m.InstanceId), timeout, "destroyed"); err != nil {
-		r.discard(ctx, m)
+		r.discard(ctx, m, nil)
 		return fmt.Errorf("release command %q did not finish within releaseCommandTimeout %s, so it was stopped and the "+
 			"rollout aborted; read its output with `fly logs -a %s -i %s`: %w", r.in.ReleaseCommand, timeout, r.in.App, id, err)
 	}
@@ -85,8 +85,9 @@ func (r *rollout) releaseCommand(ctx context.Context) error {
 }
 
 // releaseConfig is the release command machine's config (flyctl's
-// ToReleaseMachineConfig): the group's image, env and size, with the
-// command, no restarts, self-destruction and no DNS registration.
+// ToReleaseMachineConfig): the group's image and env, releaseGuest's size,
+// the command, no restarts, self-destruction, no DNS registration, and the
+// metadata flyctl sets on it.
 func (r *rollout) releaseConfig() flyapi.FlyMachineConfig {
 	c := r.in.Config
 	env := maps.Clone(c.Env)
@@ -101,15 +102,43 @@ func (r *rollout) releaseConfig() flyapi.FlyMachineConfig {
 		fly.MetaProcessGroup:    fly.ReleaseCommandGroup,
 		fly.MetaReleaseID:       r.releaseID,
 		fly.MetaReleaseVersion:  strconv.Itoa(r.releaseVersion),
+		metaFlyctlVersion:       deployedBy,
 	}
 	return flyapi.FlyMachineConfig{
 		Image:       new(c.Image),
 		Env:         &env,
 		Metadata:    &meta,
 		Init:        &flyapi.FlyMachineInit{Cmd: &r.in.ReleaseCommand, Entrypoint: ptrIf(c.Entrypoint)},
-		Guest:       r.group.Guest,
+		Guest:       r.releaseGuest().api(),
 		Restart:     &flyapi.FlyMachineRestart{Policy: new(flyapi.FlyMachineRestartPolicyNo)},
 		AutoDestroy: new(true),
 		Dns:         &flyapi.FlyDNSConfig{SkipRegistration: new(true)},
 	}
+}
+
+// sharedCPU2x is flyctl's release command size for apps of the smallest
+// size (shared-cpu-1x), whose 256 MB migrations often outgrow.
+var sharedCPU2x = MachineGuest{CPUKind: "shared", CPUs: 2, MemoryMB: 512}
+
+// releaseGuest sizes the release command's machine as flyctl's
+// inferReleaseCommandGuest does: releaseCommandGuest when set, else the
+// largest (by memory) of the group's machines, else config.guest unless it
+// is the smallest size, else shared-cpu-2x.
+func (r *rollout) releaseGuest() MachineGuest {
+	if g := r.in.ReleaseCommandGuest; g != nil {
+		return *g
+	}
+	var largest *flyapi.FlyMachineGuest
+	for _, m := range r.current {
+		if g := opt.Val(m.Config).Guest; g != nil && opt.Val(g.MemoryMb) > opt.Val(opt.Val(largest).MemoryMb) {
+			largest = g
+		}
+	}
+	if largest != nil {
+		return MachineGuest{CPUKind: opt.Val(largest.CpuKind), CPUs: opt.Val(largest.Cpus), MemoryMB: opt.Val(largest.MemoryMb)}
+	}
+	if g := *r.in.Config.Guest; g != (MachineGuest{}).normalize() {
+		return g
+	}
+	return sharedCPU2x
 }

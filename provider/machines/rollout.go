@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"sync/atomic"
@@ -18,15 +19,21 @@ import (
 )
 
 const (
-	// leaseTTL is flyctl's deploy lease: short, and refreshed by the client
-	// at half-life while a rollout holds it, so a crashed rollout frees the
-	// machines quickly. New machines are created holding one as well.
+	// leaseTTL is flyctl's deploy lease on existing machines: short, and
+	// refreshed by the client while a rollout holds it, so a crashed rollout
+	// frees the machines quickly. New machines are leased for the wait
+	// timeout instead, as flyctl does.
 	leaseTTL = 13 * time.Second
 	// parallel bounds concurrent creates and immediate updates, as flyctl's
 	// --max-concurrent default.
 	parallel = 8
 	// metaBluegreenTag marks the machines a bluegreen rollout starts.
 	metaBluegreenTag = "fly_bluegreen_deployment_tag"
+	// metaFlyctlVersion is where flyctl records which flyctl deployed a
+	// machine; the group records deployedBy there, so Fly tooling sees who
+	// made the release.
+	metaFlyctlVersion = "fly_flyctl_version"
+	deployedBy        = "pulumi-resource-flyio"
 )
 
 // running lists the states of a machine that an update reboots; others are
@@ -41,6 +48,11 @@ type rollout struct {
 	await  bool                    // wait for machines to start and pass checks
 	checks bool                    // the config has health checks to wait for
 	wait   time.Duration
+	// waitBeforeCordon and waitBeforeStop are bluegreen's pauses for Fly's
+	// proxy (strategy inputs).
+	waitBeforeCordon, waitBeforeStop time.Duration
+	// current is the group's machines as the rollout found them.
+	current []flyapi.Machine
 	// releaseID and releaseVersion are this rollout's release metadata.
 	releaseID      string
 	releaseVersion int
@@ -48,21 +60,30 @@ type rollout struct {
 	say            func(format string, args ...any)
 }
 
-func newRollout(client fly.Client, in Args, releaseVersion int, say func(string, ...any)) (*rollout, error) {
-	wait, err := time.ParseDuration(in.WaitTimeout)
-	if err != nil {
-		return nil, fmt.Errorf("waitTimeout %q: %w", in.WaitTimeout, err)
-	}
+func newRollout(client fly.Client, in Args, current []flyapi.Machine, releaseVersion int, say func(string, ...any)) (*rollout, error) {
 	r := &rollout{
 		client:         client,
 		in:             in,
 		group:          in.machineConfig(),
 		await:          in.Strategy.Type != "immediate",
 		checks:         hasChecks(in.Config),
-		wait:           wait,
+		current:        current,
 		releaseID:      rand.Text(),
 		releaseVersion: releaseVersion,
 		say:            say,
+	}
+	for _, d := range []struct {
+		name, value string
+		to          *time.Duration
+	}{
+		{"waitTimeout", in.WaitTimeout, &r.wait},
+		{"strategy.waitBeforeCordon", in.Strategy.WaitBeforeCordon, &r.waitBeforeCordon},
+		{"strategy.waitBeforeStop", in.Strategy.WaitBeforeStop, &r.waitBeforeStop},
+	} {
+		var err error
+		if *d.to, err = time.ParseDuration(d.value); err != nil {
+			return nil, fmt.Errorf("%s %q: %w", d.name, d.value, err)
+		}
 	}
 	if len(in.Config.Mounts) > 0 {
 		r.volumes = &volumes{client: client, app: in.App, name: in.Config.Mounts[0].Volume}
@@ -105,12 +126,22 @@ func (r *rollout) run(ctx context.Context, p plan) error {
 // taking it for a good one.
 func (r *rollout) createAll(ctx context.Context, regions []string) error {
 	return each(regions, parallel, func(_ int, region string) error {
-		m, err := r.launch(ctx, region, false)
-		if err != nil && m.Id != nil {
-			r.discard(ctx, m)
+		return r.launchReady(ctx, region)
+	})
+}
+
+// launchReady launches a machine in region and gives its lease back once it
+// is ready; one that does not become ready is destroyed.
+func (r *rollout) launchReady(ctx context.Context, region string) error {
+	m, lease, err := r.launch(ctx, region, false)
+	if err != nil {
+		if m.Id != nil {
+			r.discard(ctx, m, lease)
 		}
 		return err
-	})
+	}
+	r.release(ctx, opt.Val(m.Id), lease)
+	return nil
 }
 
 // each runs fn for every item, at most limit at once. After a failure it
@@ -138,14 +169,17 @@ func each[T any](items []T, limit int, fn func(int, T) error) error {
 }
 
 // launch creates a machine of the group in region and waits until it is
-// ready. It returns the machine whenever one was created, error or not.
-// Green machines (bluegreen) start out of service registration.
-func (r *rollout) launch(ctx context.Context, region string, green bool) (flyapi.Machine, error) {
+// ready. The create takes the machine's lease for the wait timeout, as
+// flyctl's does, and the lease is refreshed until the caller releases it,
+// so nothing else changes the machine while it boots. launch returns the
+// machine and its lease whenever one was created, error or not. Green
+// machines (bluegreen) start out of service registration.
+func (r *rollout) launch(ctx context.Context, region string, green bool) (flyapi.Machine, *fly.Lease, error) {
 	volumeID := ""
 	if r.volumes != nil {
 		var err error
 		if volumeID, err = r.volumes.claim(ctx, region); err != nil {
-			return flyapi.Machine{}, err
+			return flyapi.Machine{}, nil, err
 		}
 	}
 	cfg := r.configFor(volumeID)
@@ -154,37 +188,59 @@ func (r *rollout) launch(ctx context.Context, region string, green bool) (flyapi
 		meta[metaBluegreenTag] = r.releaseID
 		cfg.Metadata = &meta
 	}
+	sent := time.Now()
 	m, err := r.client.CreateMachine(ctx, r.in.App, flyapi.CreateMachineRequest{
 		Config:                  &cfg,
 		Region:                  &region,
-		LeaseTtl:                new(int(leaseTTL / time.Second)),
+		LeaseTtl:                new(int(math.Ceil(r.wait.Seconds()))),
 		MinSecretsVersion:       opt.NonZero(r.in.MinSecretsVersion),
 		SkipServiceRegistration: opt.NonZero(green),
 	}, rand.Text())
-	if err != nil {
-		return m, fmt.Errorf("creating a machine in %s: %w", region, err)
+	switch {
+	case fly.InsufficientCapacity(err):
+		return m, nil, r.noCapacity(region, err)
+	case err != nil:
+		return m, nil, fmt.Errorf("creating a machine in %s: %w", region, err)
 	}
 	id := opt.Val(m.Id)
+	var lease *fly.Lease
+	if m.Nonce != nil {
+		lease = r.client.HoldLease(ctx, r.in.App, id, *m.Nonce, r.wait, sent)
+	}
 	r.say("machine %s (%s): created", id, region)
-	if err := r.ready(ctx, id, region, opt.Val(m.InstanceId)); err != nil {
-		return m, err
-	}
-	if !green { // a green machine keeps its lease until it is uncordoned
-		r.releaseCreationLease(ctx, m)
-	}
-	return m, nil
+	return m, lease, r.ready(ctx, id, region, opt.Val(m.InstanceId))
 }
 
-// releaseCreationLease hands back the lease a create took, so the next
-// operation on the machine need not wait for it to expire.
-func (r *rollout) releaseCreationLease(ctx context.Context, m flyapi.Machine) {
-	if m.Nonce == nil {
+// noCapacity explains a machine Fly found no room for in region, even
+// after CreateMachine's retries, and how to get past it.
+func (r *rollout) noCapacity(region string, err error) error {
+	g := r.in.Config.Guest
+	return fmt.Errorf("region %s has no capacity for a machine of %d %s CPU(s) and %d MB, even after retrying: "+
+		"deploy to another region (the group's regions and primaryRegion; emothe:regions and emothe:primaryRegion "+
+		"in an Emothe stack) or choose another size (config.guest; emothe:cpuKind, emothe:cpus, emothe:memoryMb), "+
+		"then run `pulumi up` again, which adds only the machines still missing: %w",
+		region, g.CPUs, g.CPUKind, g.MemoryMB, err)
+}
+
+// release gives back a lease the rollout holds (nil for none), also after
+// ctx was cancelled.
+func (r *rollout) release(ctx context.Context, id string, l *fly.Lease) {
+	if l == nil {
 		return
 	}
-	id := opt.Val(m.Id)
-	if err := r.client.ReleaseLease(ctx, r.in.App, id, *m.Nonce); err != nil {
-		r.say("machine %s: releasing its creation lease failed, it expires within %s: %v", id, leaseTTL, err)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := l.Release(ctx); err != nil {
+		r.say("machine %s: releasing its lease failed, it expires by itself: %v", id, err)
 	}
+}
+
+// nonceOf is the nonce to send for a machine under l, "" for no lease.
+func nonceOf(ctx context.Context, l *fly.Lease) (string, error) {
+	if l == nil {
+		return "", nil
+	}
+	return l.Nonce(ctx)
 }
 
 // ready waits until the machine runs version and passes its health checks.
@@ -215,6 +271,7 @@ func (r *rollout) configFor(volumeID string) flyapi.FlyMachineConfig {
 	meta := maps.Clone(*cfg.Metadata)
 	meta[fly.MetaReleaseID] = r.releaseID
 	meta[fly.MetaReleaseVersion] = strconv.Itoa(r.releaseVersion)
+	meta[metaFlyctlVersion] = deployedBy
 	cfg.Metadata = &meta
 	if cfg.Mounts != nil {
 		mounts := slices.Clone(*cfg.Mounts)
@@ -235,8 +292,12 @@ func (r *rollout) inPlace(ctx context.Context, machines, replace []GroupMachine,
 	}
 	defer release()
 	err = each(machines, window, func(_ int, m GroupMachine) error {
-		nonce := leases[m.ID].Nonce()
-		if slices.ContainsFunc(replace, func(x GroupMachine) bool { return x.ID == m.ID }) {
+		nonce, err := leases[m.ID].Nonce(ctx)
+		switch {
+		case err != nil:
+			return fmt.Errorf("machine %s (%s): %w", m.ID, m.Region, err)
+		case slices.ContainsFunc(replace, func(x GroupMachine) bool { return x.ID == m.ID }):
+			r.say("machine %s (%s): replacing it, as its volume changes", m.ID, m.Region)
 			return r.replace(ctx, m, nonce)
 		}
 		return r.update(ctx, m, nonce)
@@ -257,7 +318,15 @@ func (r *rollout) update(ctx context.Context, m GroupMachine, nonce string) erro
 		MinSecretsVersion: opt.NonZero(r.in.MinSecretsVersion),
 		SkipLaunch:        opt.NonZero(!boot),
 	})
-	if err != nil {
+	switch {
+	case fly.InsufficientCapacity(err) && m.Volume == "":
+		// flyctl pushes forward: a new machine goes wherever Fly finds room.
+		r.say("machine %s (%s): its host has no room for the new config, replacing it", m.ID, m.Region)
+		return r.replace(ctx, m, nonce)
+	case fly.InsufficientCapacity(err):
+		// Its volume pins a replacement to the same host, so flyctl stops too.
+		return r.noCapacity(m.Region, fmt.Errorf("updating machine %s, whose volume %s keeps it on its host: %w", m.ID, m.Volume, err))
+	case err != nil:
 		return fmt.Errorf("updating machine %s (%s): %w", m.ID, m.Region, err)
 	}
 	if !boot {
@@ -267,72 +336,14 @@ func (r *rollout) update(ctx context.Context, m GroupMachine, nonce string) erro
 	return r.ready(ctx, m.ID, m.Region, opt.Val(got.InstanceId))
 }
 
-// replace destroys a machine whose volume changes and launches its
-// successor in the same region: Fly cannot swap a mounted volume.
+// replace destroys a machine and launches its successor in the same
+// region: for a new volume (Fly cannot swap a mounted one), or a host with
+// no room for the new config.
 func (r *rollout) replace(ctx context.Context, m GroupMachine, nonce string) error {
-	r.say("machine %s (%s): replacing it, as its volume changes", m.ID, m.Region)
-	if err := r.client.DestroyMachine(ctx, r.in.App, m.ID, nonce); err != nil {
+	if err := r.client.DestroyMachine(ctx, r.in.App, m.ID, nonce, true); err != nil {
 		return fmt.Errorf("destroying machine %s (%s) to replace it: %w", m.ID, m.Region, err)
 	}
-	created, err := r.launch(ctx, m.Region, false)
-	if err != nil && created.Id != nil {
-		r.discard(ctx, created)
-	}
-	return err
-}
-
-// bluegreen starts a green copy of every changed (blue) machine, out of
-// service, and only when all are healthy switches traffic to them and
-// destroys the blue ones. Until then any failure destroys the green
-// machines and leaves the blue ones serving untouched.
-func (r *rollout) bluegreen(ctx context.Context, blue []GroupMachine) error {
-	leases, release, err := r.leaseAll(ctx, blue)
-	if err != nil {
-		return err
-	}
-	defer release()
-	green := make([]flyapi.Machine, len(blue))
-	err = each(blue, parallel, func(i int, b GroupMachine) error {
-		var err error
-		green[i], err = r.launch(ctx, b.Region, true)
-		return err
-	})
-	if err == nil {
-		err = each(green, parallel, func(_ int, m flyapi.Machine) error {
-			id := opt.Val(m.Id)
-			r.say("machine %s (%s): healthy, taking traffic", id, opt.Val(m.Region))
-			if err := r.client.Uncordon(ctx, r.in.App, id, opt.Val(m.Nonce)); err != nil {
-				return fmt.Errorf("uncordoning green machine %s: %w", id, err)
-			}
-			r.releaseCreationLease(ctx, m)
-			return nil
-		})
-	}
-	if err != nil {
-		for _, m := range green {
-			if m.Id != nil {
-				r.discard(ctx, m)
-			}
-		}
-		return fmt.Errorf("bluegreen rollout failed, so its new machines were destroyed and the old ones keep serving: %w", err)
-	}
-	// Every old machine leaves traffic before any is destroyed.
-	err = each(blue, parallel, func(_ int, b GroupMachine) error {
-		r.say("machine %s (%s): out of traffic, destroying it", b.ID, b.Region)
-		if err := r.client.Cordon(ctx, r.in.App, b.ID, leases[b.ID].Nonce()); err != nil {
-			return fmt.Errorf("bluegreen: cordoning old machine %s (the new machines already serve): %w", b.ID, err)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return each(blue, parallel, func(_ int, b GroupMachine) error {
-		if err := r.client.DestroyMachine(ctx, r.in.App, b.ID, leases[b.ID].Nonce()); err != nil {
-			return fmt.Errorf("bluegreen: destroying old machine %s (the new machines already serve): %w", b.ID, err)
-		}
-		return nil
-	})
+	return r.launchReady(ctx, m.Region)
 }
 
 // destroyAll destroys machines under their lease, so no one else's
@@ -348,23 +359,33 @@ func (r *rollout) destroyAll(ctx context.Context, machines []GroupMachine) error
 	defer release()
 	return each(machines, parallel, func(_ int, m GroupMachine) error {
 		r.say("machine %s (%s): no longer wanted, destroying it", m.ID, m.Region)
-		if err := r.client.DestroyMachine(ctx, r.in.App, m.ID, leases[m.ID].Nonce()); err != nil {
+		nonce, err := leases[m.ID].Nonce(ctx)
+		if err == nil {
+			err = r.client.DestroyMachine(ctx, r.in.App, m.ID, nonce, true)
+		}
+		if err != nil {
 			return fmt.Errorf("destroying machine %s (%s): %w", m.ID, m.Region, err)
 		}
 		return nil
 	})
 }
 
-// discard destroys a machine this rollout created and gave up on. It runs
-// even when ctx was cancelled by the failure, and only reports its own
-// failure, as the rollout already fails.
-func (r *rollout) discard(ctx context.Context, m flyapi.Machine) {
+// discard destroys a machine this rollout created and gave up on, under
+// its lease l (nil for none), and gives the lease back. It runs even when
+// ctx was cancelled by the failure, and only reports its own failure, as
+// the rollout already fails.
+func (r *rollout) discard(ctx context.Context, m flyapi.Machine, l *fly.Lease) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	id := opt.Val(m.Id)
-	if err := r.client.DestroyMachine(ctx, r.in.App, id, opt.Val(m.Nonce)); err != nil {
+	nonce, err := nonceOf(ctx, l)
+	if err == nil {
+		err = r.client.DestroyMachine(ctx, r.in.App, id, nonce, true)
+	}
+	if err != nil {
 		r.say("machine %s: could not destroy it after the failure, destroy it with `fly machine destroy --force %s`: %v", id, id, err)
 	}
+	r.release(ctx, id, l)
 }
 
 // leaseAll takes the lease of every machine (the client refreshes them);
@@ -372,14 +393,8 @@ func (r *rollout) discard(ctx context.Context, m flyapi.Machine) {
 func (r *rollout) leaseAll(ctx context.Context, machines []GroupMachine) (map[string]*fly.Lease, func(), error) {
 	held := make([]*fly.Lease, len(machines))
 	release := func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
 		_ = each(machines, parallel, func(i int, m GroupMachine) error {
-			if l := held[i]; l != nil {
-				if err := l.Release(ctx); err != nil {
-					r.say("machine %s: releasing its lease failed, it expires within %s: %v", m.ID, leaseTTL, err)
-				}
-			}
+			r.release(ctx, m.ID, held[i])
 			return nil
 		})
 	}

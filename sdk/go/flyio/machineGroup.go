@@ -16,8 +16,9 @@ import (
 //
 // The group owns the app's machines whose metadata says `fly_process_group=<processGroup>`. Every machine carries the
 // metadata flyctl and the Fly dashboard rely on (`fly_platform_version=v2`, `fly_process_group`, `fly_release_id`,
-// `fly_release_version`) and the env `FLY_PROCESS_GROUP` and `PRIMARY_REGION`, so `fly deploy`, `fly status` and the
-// dashboard treat them as the app's own.
+// `fly_release_version`, and `fly_flyctl_version`, where flyctl records its own version and the group records
+// `pulumi-resource-flyio`, the deployer) and the env `FLY_PROCESS_GROUP` and `PRIMARY_REGION`, so `fly deploy`,
+// `fly status` and the dashboard treat them as the app's own.
 //
 // Its resource ID is `<app>/<processGroup>`; `pulumi import flyio:index:MachineGroup web my-app/app` adopts the machines
 // of an existing group.
@@ -33,13 +34,30 @@ import (
 // A rollout runs, in order:
 //
 //  1. the release command, if set, in a throwaway machine in the primary region (restart `no`, `auto_destroy`, no DNS
-//     registration, `RELEASE_COMMAND=1`). A non-zero exit fails the update with the exit code and leaves every machine
-//     untouched. The Machines API has no logs endpoint: read its output with `fly logs -i <machine id>`;
+//     registration, `RELEASE_COMMAND=1`, `fly_process_group=fly_app_release_command` and the release's metadata), sized
+//     as flyctl sizes it: `releaseCommandGuest`, else the largest size the group's machines run, else `config.guest`
+//     unless it is the smallest size, else shared-cpu-2x. A non-zero exit fails the update with the exit code and leaves
+//     every machine untouched; an exit Fly reports without a code is a success (0), as for flyctl. The Machines API has
+//     no logs endpoint: read its output with `fly logs -i <machine id>`;
 //  2. new machines (new regions, higher count), each started and healthy;
 //  3. changed machines per `strategy` (`rolling`, `bluegreen` or `immediate`); a machine that exits or fails its checks
 //     stops a rolling update at once, naming the machine and its checks, and a bluegreen update then destroys the new
 //     machines and keeps the old ones serving;
 //  4. machines no longer wanted.
+//
+// Like `fly deploy`, a rollout holds each existing machine's lease (13 s, refreshed every 4 s) while it changes it, and
+// creates each new machine holding a lease for `waitTimeout`, refreshed until the machine is ready; a lease that ran out
+// is taken again before its machine is touched, never reused.
+//
+// A bluegreen update runs flyctl's phases: new machines are created out of traffic and, once all are started and healthy,
+// put into traffic; after `strategy.waitBeforeCordon` (10 s) for Fly's proxy to see them, the old machines leave traffic;
+// after `strategy.waitBeforeStop` (10 s) for the proxy to drop them, each is stopped with its own `stopConfig` signal and
+// grace period, so it finishes the requests it holds, and destroyed once stopped.
+//
+// When Fly has no capacity for a machine, a create is tried again a few times over some seconds; an update whose host
+// has no room replaces the machine with a new one in the same region, as flyctl does (unless a volume pins it to its
+// host). If Fly still has no room, the update fails naming the region and the way out: another region or another
+// size. The machines that made it are kept, and the next `up` adds only those still missing.
 //
 // The release command runs only when a config reaches machines that no machine ran before (the first deploy, or
 // changed machines): scaling out the deployed config does not run it, and changing only the release command, the
@@ -68,8 +86,10 @@ type MachineGroup struct {
 	ProcessGroup pulumi.StringPtrOutput `pulumi:"processGroup"`
 	// Regions to run machines in, e.g. `["ams", "cdg"]`. Removing a region destroys only its machines; adding one creates machines there.
 	Regions pulumi.StringArrayOutput `pulumi:"regions"`
-	// Command run once per rollout, before any machine changes, in a throwaway machine with the new image and env (and `RELEASE_COMMAND=1`), e.g. `["/app/emothe", "migrate"]`. A single element is split like a shell command line. A non-zero exit aborts the rollout and leaves the machines as they were.
+	// Command run once per rollout, before any machine changes, in a throwaway machine with the new image and env (and `RELEASE_COMMAND=1`), e.g. `["/app/emothe", "migrate"]`. A single element is split into words as flyctl splits fly.toml's `release_command`. A non-zero exit aborts the rollout and leaves the machines as they were.
 	ReleaseCommand pulumi.StringArrayOutput `pulumi:"releaseCommand"`
+	// Size of the release command's machine, as fly.toml's `[deploy] release_command_compute`. Default, as flyctl: the largest size the group's machines run, else `config.guest` when it is not the smallest size, else shared-cpu-2x (2 shared CPUs, 512 MB).
+	ReleaseCommandGuest MachineGuestPtrOutput `pulumi:"releaseCommandGuest"`
 	// How long the release command may run, as a Go duration (default `5m`).
 	ReleaseCommandTimeout pulumi.StringPtrOutput `pulumi:"releaseCommandTimeout"`
 	// Release number of the last rollout (`fly_release_version`), counting up.
@@ -149,8 +169,10 @@ type machineGroupArgs struct {
 	ProcessGroup *string `pulumi:"processGroup"`
 	// Regions to run machines in, e.g. `["ams", "cdg"]`. Removing a region destroys only its machines; adding one creates machines there.
 	Regions []string `pulumi:"regions"`
-	// Command run once per rollout, before any machine changes, in a throwaway machine with the new image and env (and `RELEASE_COMMAND=1`), e.g. `["/app/emothe", "migrate"]`. A single element is split like a shell command line. A non-zero exit aborts the rollout and leaves the machines as they were.
+	// Command run once per rollout, before any machine changes, in a throwaway machine with the new image and env (and `RELEASE_COMMAND=1`), e.g. `["/app/emothe", "migrate"]`. A single element is split into words as flyctl splits fly.toml's `release_command`. A non-zero exit aborts the rollout and leaves the machines as they were.
 	ReleaseCommand []string `pulumi:"releaseCommand"`
+	// Size of the release command's machine, as fly.toml's `[deploy] release_command_compute`. Default, as flyctl: the largest size the group's machines run, else `config.guest` when it is not the smallest size, else shared-cpu-2x (2 shared CPUs, 512 MB).
+	ReleaseCommandGuest *MachineGuest `pulumi:"releaseCommandGuest"`
 	// How long the release command may run, as a Go duration (default `5m`).
 	ReleaseCommandTimeout *string `pulumi:"releaseCommandTimeout"`
 	// How changed machines are rolled out (default rolling, one machine at a time).
@@ -175,8 +197,10 @@ type MachineGroupArgs struct {
 	ProcessGroup pulumi.StringPtrInput
 	// Regions to run machines in, e.g. `["ams", "cdg"]`. Removing a region destroys only its machines; adding one creates machines there.
 	Regions pulumi.StringArrayInput
-	// Command run once per rollout, before any machine changes, in a throwaway machine with the new image and env (and `RELEASE_COMMAND=1`), e.g. `["/app/emothe", "migrate"]`. A single element is split like a shell command line. A non-zero exit aborts the rollout and leaves the machines as they were.
+	// Command run once per rollout, before any machine changes, in a throwaway machine with the new image and env (and `RELEASE_COMMAND=1`), e.g. `["/app/emothe", "migrate"]`. A single element is split into words as flyctl splits fly.toml's `release_command`. A non-zero exit aborts the rollout and leaves the machines as they were.
 	ReleaseCommand pulumi.StringArrayInput
+	// Size of the release command's machine, as fly.toml's `[deploy] release_command_compute`. Default, as flyctl: the largest size the group's machines run, else `config.guest` when it is not the smallest size, else shared-cpu-2x (2 shared CPUs, 512 MB).
+	ReleaseCommandGuest MachineGuestPtrInput
 	// How long the release command may run, as a Go duration (default `5m`).
 	ReleaseCommandTimeout pulumi.StringPtrInput
 	// How changed machines are rolled out (default rolling, one machine at a time).
@@ -317,9 +341,14 @@ func (o MachineGroupOutput) Regions() pulumi.StringArrayOutput {
 	return o.ApplyT(func(v *MachineGroup) pulumi.StringArrayOutput { return v.Regions }).(pulumi.StringArrayOutput)
 }
 
-// Command run once per rollout, before any machine changes, in a throwaway machine with the new image and env (and `RELEASE_COMMAND=1`), e.g. `["/app/emothe", "migrate"]`. A single element is split like a shell command line. A non-zero exit aborts the rollout and leaves the machines as they were.
+// Command run once per rollout, before any machine changes, in a throwaway machine with the new image and env (and `RELEASE_COMMAND=1`), e.g. `["/app/emothe", "migrate"]`. A single element is split into words as flyctl splits fly.toml's `release_command`. A non-zero exit aborts the rollout and leaves the machines as they were.
 func (o MachineGroupOutput) ReleaseCommand() pulumi.StringArrayOutput {
 	return o.ApplyT(func(v *MachineGroup) pulumi.StringArrayOutput { return v.ReleaseCommand }).(pulumi.StringArrayOutput)
+}
+
+// Size of the release command's machine, as fly.toml's `[deploy] release_command_compute`. Default, as flyctl: the largest size the group's machines run, else `config.guest` when it is not the smallest size, else shared-cpu-2x (2 shared CPUs, 512 MB).
+func (o MachineGroupOutput) ReleaseCommandGuest() MachineGuestPtrOutput {
+	return o.ApplyT(func(v *MachineGroup) MachineGuestPtrOutput { return v.ReleaseCommandGuest }).(MachineGuestPtrOutput)
 }
 
 // How long the release command may run, as a Go duration (default `5m`).

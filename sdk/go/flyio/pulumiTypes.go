@@ -1177,6 +1177,10 @@ type RolloutStrategy struct {
 	MaxUnavailable *int `pulumi:"maxUnavailable"`
 	// `rolling` (default): update machines in place, at most `maxUnavailable` at a time, each started and healthy before the next; `bluegreen`: start a healthy copy of every changed machine beside it, then switch traffic and destroy the old ones (needs a health check; not with mounts); `immediate`: update every machine at once, waiting neither for them to start nor for their health checks.
 	Type *string `pulumi:"type"`
+	// Bluegreen: how long the new machines take traffic beside the old ones before the old ones are cordoned, so Fly's proxy sees the new ones first, as a Go duration (default `10s`, as flyctl; `0s` for none).
+	WaitBeforeCordon *string `pulumi:"waitBeforeCordon"`
+	// Bluegreen: how long the old machines stay up once cordoned, so the proxy stops routing to them, before they are stopped with their `stopConfig` signal and grace period and then destroyed, as a Go duration (default `10s`, as flyctl; `0s` for none).
+	WaitBeforeStop *string `pulumi:"waitBeforeStop"`
 }
 
 // RolloutStrategyInput is an input type that accepts RolloutStrategyArgs and RolloutStrategyOutput values.
@@ -1195,6 +1199,10 @@ type RolloutStrategyArgs struct {
 	MaxUnavailable pulumi.IntPtrInput `pulumi:"maxUnavailable"`
 	// `rolling` (default): update machines in place, at most `maxUnavailable` at a time, each started and healthy before the next; `bluegreen`: start a healthy copy of every changed machine beside it, then switch traffic and destroy the old ones (needs a health check; not with mounts); `immediate`: update every machine at once, waiting neither for them to start nor for their health checks.
 	Type pulumi.StringPtrInput `pulumi:"type"`
+	// Bluegreen: how long the new machines take traffic beside the old ones before the old ones are cordoned, so Fly's proxy sees the new ones first, as a Go duration (default `10s`, as flyctl; `0s` for none).
+	WaitBeforeCordon pulumi.StringPtrInput `pulumi:"waitBeforeCordon"`
+	// Bluegreen: how long the old machines stay up once cordoned, so the proxy stops routing to them, before they are stopped with their `stopConfig` signal and grace period and then destroyed, as a Go duration (default `10s`, as flyctl; `0s` for none).
+	WaitBeforeStop pulumi.StringPtrInput `pulumi:"waitBeforeStop"`
 }
 
 func (RolloutStrategyArgs) ElementType() reflect.Type {
@@ -1284,6 +1292,16 @@ func (o RolloutStrategyOutput) Type() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v RolloutStrategy) *string { return v.Type }).(pulumi.StringPtrOutput)
 }
 
+// Bluegreen: how long the new machines take traffic beside the old ones before the old ones are cordoned, so Fly's proxy sees the new ones first, as a Go duration (default `10s`, as flyctl; `0s` for none).
+func (o RolloutStrategyOutput) WaitBeforeCordon() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v RolloutStrategy) *string { return v.WaitBeforeCordon }).(pulumi.StringPtrOutput)
+}
+
+// Bluegreen: how long the old machines stay up once cordoned, so the proxy stops routing to them, before they are stopped with their `stopConfig` signal and grace period and then destroyed, as a Go duration (default `10s`, as flyctl; `0s` for none).
+func (o RolloutStrategyOutput) WaitBeforeStop() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v RolloutStrategy) *string { return v.WaitBeforeStop }).(pulumi.StringPtrOutput)
+}
+
 type RolloutStrategyPtrOutput struct{ *pulumi.OutputState }
 
 func (RolloutStrategyPtrOutput) ElementType() reflect.Type {
@@ -1325,6 +1343,26 @@ func (o RolloutStrategyPtrOutput) Type() pulumi.StringPtrOutput {
 			return nil
 		}
 		return v.Type
+	}).(pulumi.StringPtrOutput)
+}
+
+// Bluegreen: how long the new machines take traffic beside the old ones before the old ones are cordoned, so Fly's proxy sees the new ones first, as a Go duration (default `10s`, as flyctl; `0s` for none).
+func (o RolloutStrategyPtrOutput) WaitBeforeCordon() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *RolloutStrategy) *string {
+		if v == nil {
+			return nil
+		}
+		return v.WaitBeforeCordon
+	}).(pulumi.StringPtrOutput)
+}
+
+// Bluegreen: how long the old machines stay up once cordoned, so the proxy stops routing to them, before they are stopped with their `stopConfig` signal and grace period and then destroyed, as a Go duration (default `10s`, as flyctl; `0s` for none).
+func (o RolloutStrategyPtrOutput) WaitBeforeStop() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *RolloutStrategy) *string {
+		if v == nil {
+			return nil
+		}
+		return v.WaitBeforeStop
 	}).(pulumi.StringPtrOutput)
 }
 
