@@ -14,7 +14,9 @@ RUN go build -trimpath std
 COPY go.mod go.sum ./
 # go.mod also carries the Pulumi program's and provider's large dependency
 # tree; `go mod download` would fetch all of it. Building directly fetches only
-# the modules the service links. The service's packages all live under app/.
+# the modules the service links. The service's packages live under app/, plus
+# contract/, the constants it shares with the deploy code.
+COPY contract/ contract/
 COPY app/ app/
 RUN go build -trimpath -ldflags "-s -w" -o /out/emothe ./app
 # scratch has no useradd: write the unprivileged user's entries by hand.

@@ -2,6 +2,7 @@ package compose
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -115,7 +116,7 @@ func (s *stack) cli(tb testing.TB, args ...string) {
 }
 
 // externalPostgres runs a Postgres for the test on the host's network, so
-// the stack's containers reach it at the Docker bridge's gateway, a host
+// the stack's containers reach it at the host's docker0 address, a host
 // address, as they would a managed database; it returns its URL.
 func externalPostgres(tb testing.TB) string {
 	tb.Helper()
@@ -126,7 +127,7 @@ func externalPostgres(tb testing.TB) string {
 		"-e", "POSTGRES_USER=emothe", "-e", "POSTGRES_DB=emothe", "-e", "POSTGRES_PASSWORD="+password,
 		"-e", "PGDATA=/var/lib/postgresql/data",
 		postgresImage, "postgres", "-c", "port="+strconv.Itoa(port))
-	gateway := dockertest.Inspect(tb, "bridge", "{{(index .IPAM.Config 0).Gateway}}")
+	gateway := bridgeAddress(tb)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for {
@@ -140,4 +141,21 @@ func externalPostgres(tb testing.TB) string {
 		}
 	}
 	return "postgres://emothe:" + password + "@" + gateway + ":" + strconv.Itoa(port) + "/emothe?sslmode=disable"
+}
+
+// bridgeAddress is the host's address on Docker's default bridge, docker0:
+// a host address that every container can route to.
+func bridgeAddress(tb testing.TB) string {
+	tb.Helper()
+	iface, err := net.InterfaceByName("docker0")
+	require.NoError(tb, err, "Docker's default bridge")
+	addrs, err := iface.Addrs()
+	require.NoError(tb, err)
+	for _, a := range addrs {
+		if ip, ok := a.(*net.IPNet); ok && ip.IP.To4() != nil {
+			return ip.IP.String()
+		}
+	}
+	tb.Fatal("docker0 has no IPv4 address")
+	return ""
 }

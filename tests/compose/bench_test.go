@@ -1,0 +1,57 @@
+package compose
+
+import (
+	"testing"
+	"time"
+)
+
+// BenchmarkNoopUp times a second `pulumi up` of an unchanged local stack
+// with the real docker plugin, and reports the resources it changed (the
+// goal is zero).
+func BenchmarkNoopUp(b *testing.B) {
+	imgs := buildImages(b)
+	p := newProject(b, imgs.appA)
+	s := newStack(b, p.config, stackSecrets())
+	s.up(b)
+	var changed int
+	var took time.Duration
+	for b.Loop() {
+		start := time.Now()
+		changed += len(s.up(b))
+		took += time.Since(start)
+	}
+	b.ReportMetric(float64(changed)/float64(b.N), "changes")
+	b.ReportMetric(took.Seconds()/float64(b.N), "up-s")
+}
+
+// BenchmarkImageUpdateUnderLoad rolls the app between two images through
+// a real `pulumi up`, with a steady load through the proxy, and reports the
+// requests that failed per update (the goal is zero) and the update's wall
+// time.
+func BenchmarkImageUpdateUnderLoad(b *testing.B) {
+	imgs := buildImages(b)
+	p := newProject(b, imgs.appA)
+	s := newStack(b, p.config, stackSecrets())
+	s.up(b)
+	p.waitReady(b)
+	next := []string{imgs.appB, imgs.appA}
+	var updates, sent, failed int64
+	var took time.Duration
+	for b.Loop() {
+		s.set(b, map[string]string{"image": next[updates%2]})
+		l := startLoad(p.base+"/api/plays", loadRate)
+		start := time.Now()
+		s.up(b)
+		took += time.Since(start)
+		n, f, first := l.finish()
+		if f > 0 {
+			b.Logf("update %d: %d of %d requests failed; first: %s", updates+1, f, n, first)
+		}
+		updates++
+		sent += n
+		failed += f
+	}
+	b.ReportMetric(float64(failed)/float64(updates), "failed")
+	b.ReportMetric(took.Seconds()/float64(updates), "update-s")
+	b.ReportMetric(float64(sent)/float64(updates), "requests")
+}
