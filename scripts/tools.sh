@@ -2,7 +2,8 @@
 # The toolchain bootstrap behind `make tools` and .ci/run: Debian packages,
 # the Pulumi CLI with the plugins the program needs (pulumi-docker's provider
 # and the Go language host), a Docker engine, a local registry on
-# 127.0.0.1:5000 and the local base images. Every step checks first and does nothing when its thing
+# 127.0.0.1:5000, the local base image and the local stack's Postgres and
+# Caddy images. Every step checks first and does nothing when its thing
 # is already there, so a second run takes seconds.
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -165,3 +166,4 @@ docker_engine
 compose_cli
 local_registry
 "$REPO_ROOT/scripts/baseimages.sh"
+"$REPO_ROOT/scripts/localimages.sh"

@@ -2,9 +2,9 @@
 // the real pulumi-docker provider plugin: it runs the project's program
 // (infra.Run, as `make up` does) through the Automation API, and once
 // through the plain CLI, which compiles main.go with the Go language host.
-// The Postgres and proxy images are local stand-ins built from Debian
-// packages (images/), named through emothe:postgresImage and
-// emothe:proxyImage, since no image can be pulled here.
+// The Postgres and proxy images are the local stack's, built from Debian
+// packages by `make tools` (images/) and named through emothe:postgresImage
+// and emothe:proxyImage, since no image can be pulled here.
 package compose
 
 import (
