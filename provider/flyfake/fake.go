@@ -16,6 +16,7 @@
 package flyfake
 
 import (
+	"bytes"
 	"context"
 	crand "crypto/rand"
 	"errors"
@@ -26,6 +27,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/emothe/emothe/provider/flyfake/api"
 )
@@ -77,16 +80,17 @@ type Fake struct {
 	control http.Handler // /__fake/ endpoints
 	reqSeq  atomic.Uint64
 
-	mu         sync.Mutex
-	changed    chan struct{} // closed and replaced whenever a machine changes
-	faults     Faults
-	faultRNG   *rand.Rand
-	idRNG      *rand.Rand
-	apps       []*app
-	postgres   []*pgCluster
-	serial     int // feeds IPs and numeric IDs
-	calls      callLog
-	violations []Violation
+	mu                 sync.Mutex
+	changed            chan struct{} // closed and replaced whenever a machine changes
+	faults             Faults
+	faultRNG           *rand.Rand
+	idRNG              *rand.Rand
+	apps               []*app
+	postgres           []*pgCluster
+	serial             int // feeds IPs and numeric IDs
+	calls              callLog
+	violations         []Violation
+	responseViolations []Violation
 }
 
 // New returns a fake configured by opts. It panics when opts.Faults is
@@ -160,6 +164,10 @@ func (f *Fake) serveV1(w http.ResponseWriter, r *http.Request) {
 	rt.nonce = r.Header.Get("fly-machine-lease-nonce")
 	call := f.startCall(r, rt)
 	sw := &statusWriter{ResponseWriter: w}
+	if rt.spec != nil {
+		sw.body = &bytes.Buffer{}
+		defer func() { f.checkResponse(r, rt, sw) }()
+	}
 	defer func() { f.finishCall(call, sw.code) }()
 	r = r.WithContext(context.WithValue(r.Context(), routeKey{}, rt))
 
@@ -167,11 +175,13 @@ func (f *Fake) serveV1(w http.ResponseWriter, r *http.Request) {
 		writeJSON(sw, http.StatusUnauthorized, errorBody{Error: "Authenticate: token validation error"})
 		return
 	}
-	if rt.err == nil && rt.validate != nil {
-		rt.err = rt.validate(r)
+	if rt.err != nil {
+		f.recordViolation(r, r.URL.RequestURI(), rt, []string{rt.err.Error()}, false)
+	} else {
+		rt.err = f.admit(r, rt)
 	}
 	if rt.err != nil {
-		f.reject(sw, r, rt.err.Error())
+		writeJSON(sw, http.StatusBadRequest, errorBody{Error: rt.err.Error()})
 		return
 	}
 	transient, drop := f.drawFaults(rt.operation)
@@ -185,7 +195,7 @@ func (f *Fake) serveV1(w http.ResponseWriter, r *http.Request) {
 		// answer leaves: the client cannot tell whether the call happened.
 		discard := &discardWriter{header: http.Header{}}
 		rt.handler.ServeHTTP(discard, r)
-		sw.code = discard.code
+		sw.code, sw.body = discard.code, nil // no answer left to validate
 		hijackAndClose(w)
 		return
 	}
@@ -207,13 +217,7 @@ func (f *Fake) authorized(r *http.Request) bool {
 // reject answers 400 with what is wrong and records the violation.
 func (f *Fake) reject(w http.ResponseWriter, r *http.Request, msg string) {
 	rt, _ := r.Context().Value(routeKey{}).(*route)
-	v := Violation{Method: r.Method, Path: r.URL.RequestURI(), Error: msg}
-	if rt != nil {
-		v.Operation = rt.operation
-	}
-	f.mu.Lock()
-	f.violations = append(f.violations, v)
-	f.mu.Unlock()
+	f.recordViolation(r, r.URL.RequestURI(), rt, []string{msg}, false)
 	writeJSON(w, http.StatusBadRequest, errorBody{Error: msg})
 }
 
@@ -223,17 +227,21 @@ func (f *Fake) rejectInvalid(w http.ResponseWriter, r *http.Request, err error) 
 	f.reject(w, r, err.Error())
 }
 
-// Violation is a request that broke Fly's Machines API spec (or, for
-// /v1/postgres, the documented contract).
+// Violation is a request that broke a strict reading of Fly's Machines API
+// spec (or, for /v1/postgres, of the documented contract).
 type Violation struct {
 	Method    string `json:"method"`
 	Path      string `json:"path"`
 	Operation string `json:"operation,omitempty"`
 	Error     string `json:"error"`
+	// Accepted violations are ones Fly serves anyway (its own client sends
+	// them), and so did the fake; the others were answered 400.
+	Accepted bool `json:"accepted,omitempty"`
 }
 
-// Violations returns every spec violation seen so far; a client that keeps to
-// the contract leaves it empty.
+// Violations returns every request so far that broke the strict reading of
+// the spec, served or refused; a client that keeps to the contract leaves
+// it empty.
 func (f *Fake) Violations() []Violation {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -242,10 +250,12 @@ func (f *Fake) Violations() []Violation {
 
 type routeKey struct{}
 
-// statusWriter remembers the status code for the call log.
+// statusWriter remembers the status code for the call log and, when body
+// is set, a copy of the answer for its validation.
 type statusWriter struct {
 	http.ResponseWriter
 	code int
+	body *bytes.Buffer
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -258,6 +268,9 @@ func (w *statusWriter) WriteHeader(code int) {
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.code == 0 {
 		w.code = http.StatusOK
+	}
+	if w.body != nil {
+		w.body.Write(b)
 	}
 	return w.ResponseWriter.Write(b)
 }
@@ -298,8 +311,14 @@ type route struct {
 	machineID string
 	handler   http.Handler
 	validate  func(*http.Request) error
-	err       error  // the call breaks the contract before it is even routed
-	nonce     string // the fly-machine-lease-nonce header
+	err       error    // the call breaks the contract before it is even routed
+	nonce     string   // the fly-machine-lease-nonce header
+	unset     []string // secret names a Secrets_update sent as null
+
+	// The spec's operation, for validating the answer; nil for the
+	// hand-routed Managed Postgres calls.
+	spec   *routers.Route
+	params map[string]string
 }
 
 // route finds the operation r calls: hand-routed Managed Postgres, or an
@@ -317,6 +336,8 @@ func (f *Fake) route(r *http.Request) *route {
 		operation: rt.Operation.OperationID,
 		machineID: params["machine_id"],
 		handler:   f.v1,
+		spec:      rt,
+		params:    params,
 		validate: func(r *http.Request) error {
 			if err := validateRequest(r, rt, params); err != nil {
 				return errors.New(describeViolation(err))

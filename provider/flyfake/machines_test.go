@@ -163,7 +163,7 @@ func TestLeaseNonceEnforced(t *testing.T) {
 }
 
 func TestLeaseExpires(t *testing.T) {
-	clock := newManualClock()
+	clock := flyfake.NewManualClock()
 	h := newHarness(t, flyfake.Options{Clock: clock})
 	h.expectNoViolations(t)
 	h.createApp(t, "web")
@@ -180,7 +180,7 @@ func TestLeaseExpires(t *testing.T) {
 }
 
 func TestWaitTimesOut(t *testing.T) {
-	clock := newManualClock()
+	clock := flyfake.NewManualClock()
 	h := newHarness(t, flyfake.Options{Clock: clock})
 	h.expectNoViolations(t)
 	h.createApp(t, "web")
@@ -198,7 +198,7 @@ func TestWaitTimesOut(t *testing.T) {
 		resp, err := h.client.MachinesWaitWithResponse(ctx(t), "web", *m.Id, waitParams(flyapi.MachinesWaitParamsStateStarted, *m.InstanceId, 5))
 		done <- result{resp, err}
 	}()
-	clock.awaitTimers(1)
+	clock.AwaitTimers(1)
 	clock.Advance(5 * time.Second)
 	r := <-done
 	wantStatus(t, "wait that cannot succeed", r.resp, r.err, http.StatusRequestTimeout)
@@ -212,7 +212,7 @@ func TestWaitTimesOut(t *testing.T) {
 }
 
 func TestWaitFollowsTheClock(t *testing.T) {
-	clock := newManualClock()
+	clock := flyfake.NewManualClock()
 	h := newHarness(t, flyfake.Options{Clock: clock, BootDelay: 30 * time.Second})
 	h.expectNoViolations(t)
 	h.createApp(t, "web")
@@ -223,7 +223,7 @@ func TestWaitFollowsTheClock(t *testing.T) {
 		resp, _ := h.client.MachinesWaitWithResponse(ctx(t), "web", *m.Id, waitParams(flyapi.MachinesWaitParamsStateStarted, *m.InstanceId, 60))
 		done <- resp
 	}()
-	clock.awaitTimers(1) // the wait sleeps until the boot is due
+	clock.AwaitTimers(1) // the wait sleeps until the boot is due
 	clock.Advance(30 * time.Second)
 	resp := <-done
 	if resp == nil || resp.StatusCode() != http.StatusOK || *resp.JSON200.State != "started" {
@@ -232,7 +232,7 @@ func TestWaitFollowsTheClock(t *testing.T) {
 }
 
 func TestChecksPassAfterHealthDelay(t *testing.T) {
-	clock := newManualClock()
+	clock := flyfake.NewManualClock()
 	h := newHarness(t, flyfake.Options{Clock: clock, HealthDelay: 10 * time.Second})
 	h.expectNoViolations(t)
 	h.createApp(t, "web")
