@@ -177,6 +177,9 @@ func (f *Fake) admit(r *http.Request, rt *route) error {
 		return strict
 	}
 	setBody(r, t.body)
+	if r.Header.Get("Content-Type") == "" { // a lease sent with no body has none
+		r.Header.Set("Content-Type", "application/json")
+	}
 	if err := rt.validate(r); err != nil { // a strict failure means validate is set
 		f.recordViolation(r, path, rt, []string{err.Error()}, false)
 		return err

@@ -15,7 +15,8 @@ import (
 // checkResponse validates the fake's own answer to a spec operation against
 // the spec, and records a response violation when it breaks it. Answers Fly
 // gives in a shape of its own (docs/fly-api.md) are read as Fly's clients
-// read them first: a lease inside {"status", "data"}.
+// read them first: a lease inside {"status", "data"}, a service's autostop
+// as a boolean.
 func (f *Fake) checkResponse(r *http.Request, rt *route, sw *statusWriter) {
 	if sw.body == nil || sw.code == 0 {
 		return
@@ -28,6 +29,9 @@ func (f *Fake) checkResponse(r *http.Request, rt *route, sw *statusWriter) {
 		if sw.code < 300 && json.Unmarshal(body, &wrapped) == nil && wrapped.Data != nil {
 			body = wrapped.Data
 		}
+	}
+	if bytes.Contains(body, []byte(`"autostop"`)) {
+		body = stringAutostop(body)
 	}
 	err := openapi3filter.ValidateResponse(r.Context(), &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: r, PathParams: rt.params, Route: rt.spec},
@@ -44,6 +48,21 @@ func (f *Fake) checkResponse(r *http.Request, rt *route, sw *statusWriter) {
 	f.mu.Lock()
 	f.responseViolations = append(f.responseViolations, v)
 	f.mu.Unlock()
+}
+
+// stringAutostop reads boolean autostops in a JSON body as their strings.
+func stringAutostop(body []byte) []byte {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if dec.Decode(&v) != nil {
+		return body
+	}
+	out, err := json.Marshal((&tolerated{}).fix(v, ""))
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 // describeResponse names where an answer breaks its schema, without
