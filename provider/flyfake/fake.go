@@ -21,8 +21,11 @@ import (
 	crand "crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -69,6 +72,11 @@ type Options struct {
 	PostgresReadyDelay time.Duration
 	// Faults are the initial fault settings; see Fake.SetFaults.
 	Faults Faults
+	// Upstream, when set, makes the fake a recording proxy in front of that
+	// API (real Fly is https://api.machines.dev): calls are routed, checked
+	// against the spec and logged as usual, then forwarded as they came,
+	// token included. The fake's own state, handlers and faults go unused.
+	Upstream *url.URL
 }
 
 // Fake is the fake Fly API. Create it with New; it is safe for concurrent use.
@@ -78,6 +86,7 @@ type Fake struct {
 	clock   Clock
 	v1      http.Handler // the generated strict server, mounted at /v1
 	control http.Handler // /__fake/ endpoints
+	proxy   http.Handler // set when Options.Upstream is
 	reqSeq  atomic.Uint64
 
 	mu                 sync.Mutex
@@ -128,6 +137,9 @@ func New(opts Options) *Fake {
 		ErrorHandlerFunc: f.rejectInvalid,
 	})
 	f.control = f.controlHandler()
+	if u := opts.Upstream; u != nil {
+		f.proxy = &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(u) }}
+	}
 	return f
 }
 
@@ -164,6 +176,11 @@ func (f *Fake) serveV1(w http.ResponseWriter, r *http.Request) {
 	rt.nonce = r.Header.Get("fly-machine-lease-nonce")
 	call := f.startCall(r, rt)
 	sw := &statusWriter{ResponseWriter: w}
+	if f.proxy != nil {
+		f.forward(sw, r, rt)
+		f.finishCall(call, sw.code)
+		return
+	}
 	if rt.spec != nil {
 		sw.body = &bytes.Buffer{}
 		defer func() { f.checkResponse(r, rt, sw) }()
@@ -200,6 +217,25 @@ func (f *Fake) serveV1(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rt.handler.ServeHTTP(sw, r)
+}
+
+// forward checks a call against the spec, recording what breaks it, and
+// passes it on to the upstream API unchanged.
+func (f *Fake) forward(w http.ResponseWriter, r *http.Request, rt *route) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: fmt.Sprintf("request body: %v", err)})
+		return
+	}
+	check := r.Clone(r.Context())
+	setBody(check, body)
+	if rt.err != nil {
+		f.recordViolation(check, check.URL.RequestURI(), rt, []string{rt.err.Error()}, false)
+	} else {
+		_ = f.admit(check, rt) // recorded; upstream gives its own answer
+	}
+	setBody(r, body)
+	f.proxy.ServeHTTP(w, r)
 }
 
 // authorized accepts "FlyV1 <token>" (macaroons, as fly-go sends them) and

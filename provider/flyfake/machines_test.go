@@ -17,7 +17,15 @@ func waitParams(state flyapi.MachinesWaitParamsState, version string, timeout in
 }
 
 func TestMachineCreateUpdateWait(t *testing.T) {
-	h := newHarness(t, flyfake.Options{BootDelay: 20 * time.Millisecond})
+	clock := flyfake.NewManualClock()
+	h := newHarness(t, flyfake.Options{BootDelay: time.Second, Clock: clock})
+	// bootWhileWaiting lets the next wait block, then boots the machine.
+	bootWhileWaiting := func() {
+		go func() {
+			clock.AwaitTimers(1)
+			clock.Advance(time.Second)
+		}()
+	}
 	h.expectNoViolations(t)
 	h.createApp(t, "web")
 
@@ -28,6 +36,7 @@ func TestMachineCreateUpdateWait(t *testing.T) {
 	if got := *m.ImageRef.Repository + ":" + *m.ImageRef.Tag; got != "web:v1" {
 		t.Errorf("image_ref = %s, want web:v1", got)
 	}
+	bootWhileWaiting()
 	wait, err := h.client.MachinesWaitWithResponse(ctx(t), "web", *m.Id, waitParams(flyapi.MachinesWaitParamsStateStarted, *m.InstanceId, 60))
 	wantStatus(t, "wait started", wait, err, http.StatusOK)
 	if !*wait.JSON200.Ok || *wait.JSON200.State != "started" || *wait.JSON200.Version != *m.InstanceId {
@@ -47,6 +56,7 @@ func TestMachineCreateUpdateWait(t *testing.T) {
 	start, err := h.client.MachinesStartWithResponse(ctx(t), "web", *m.Id)
 	wantStatus(t, "start while replacing", start, err, http.StatusPreconditionFailed)
 
+	bootWhileWaiting()
 	wait, err = h.client.MachinesWaitWithResponse(ctx(t), "web", *m.Id, waitParams(flyapi.MachinesWaitParamsStateStarted, *v2.InstanceId, 60))
 	wantStatus(t, "wait new version", wait, err, http.StatusOK)
 	if got := *h.machine(t, "web", *m.Id).Config.Image; got != "registry.fly.io/web:v2" {
