@@ -17,6 +17,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"gopkg.in/yaml.v3"
 
 	"github.com/emothe/emothe/infra"
 	"github.com/emothe/emothe/internal/stackctl"
@@ -28,6 +29,10 @@ type Stack struct {
 	Name string
 	Dir  string
 	St   auto.Stack
+	// App is the stack's Fly app name (emothe:appName), throwaway on real
+	// Fly; Domain is its emothe:domain, empty when it has none.
+	App    string
+	Domain string
 
 	mu sync.Mutex
 	// transcript is every operation's output, in order.
@@ -64,9 +69,29 @@ func (e *Env) Stack(tb testing.TB, name string, config, secrets map[string]strin
 	if err != nil {
 		tb.Fatalf("opening stack %s: %v", name, err)
 	}
+	var file struct{ Config map[string]any }
+	if err := yaml.Unmarshal(committed, &file); err != nil {
+		tb.Fatalf("%s: %v", stackFile, err)
+	}
+	plain := map[string]string{}
+	for k, v := range file.Config {
+		if str, ok := v.(string); ok {
+			plain[k] = str
+		}
+	}
+	s := &Stack{Name: name, Dir: dir, St: st, App: plain["emothe:appName"], Domain: plain["emothe:domain"]}
 	values := auto.ConfigMap{
 		"flyio:apiUrl": {Value: e.APIURL},
-		"flyio:token":  {Value: e.Fake.Token(), Secret: true},
+		"flyio:token":  {Value: e.Token(), Secret: true},
+	}
+	if e.real != nil {
+		var overrides map[string]string
+		overrides, s.App = e.real.configure(plain)
+		s.Domain = overrides["emothe:domain"]
+		for k, v := range overrides {
+			values[k] = auto.ConfigValue{Value: v}
+		}
+		tb.Cleanup(func() { e.real.cleanup(tb, s) })
 	}
 	for k, v := range config {
 		values[k] = auto.ConfigValue{Value: v}
@@ -74,7 +99,6 @@ func (e *Env) Stack(tb testing.TB, name string, config, secrets map[string]strin
 	for k, v := range secrets {
 		values[k] = auto.ConfigValue{Value: v, Secret: true}
 	}
-	s := &Stack{Name: name, Dir: dir, St: st}
 	s.SetConfig(tb, values)
 	return s
 }
