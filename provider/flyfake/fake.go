@@ -4,12 +4,20 @@
 // proves its Fly provider works without reaching Fly.
 //
 // The fake serves the API under /v1 as an http.Handler: every request is
-// authenticated, validated against the spec (violations answer 400 and are
-// recorded), counted, optionally delayed or failed on purpose, and then
-// handled by an implementation of the strict server oapi-codegen generates
-// from the same spec (package api). Managed Postgres, which the spec lacks,
-// is routed and validated by hand. Machines move through their states on a
-// Clock, so tests choose how long boots and health checks take.
+// authenticated, validated against the spec, counted, optionally delayed or
+// failed on purpose, and then handled by an implementation of the strict
+// server oapi-codegen generates from the same spec (package api). Managed
+// Postgres, which the spec lacks, is routed and validated by hand. Machines
+// move through their states on a Clock, so tests choose how long boots and
+// health checks take.
+//
+// Every request that breaks a strict reading of the spec is recorded as a
+// Violation. What Fly serves anyway, because its own client sends it (nulls,
+// {"K": null} to unset a secret, boolean autostop, ?ttl= leases, kill=true,
+// base64 key values; lenient.go), the fake serves too; the rest it answers
+// 400. Its own answers are checked against the spec as well
+// (ResponseViolations), and give what Fly gives where Fly departs from it:
+// Start's JSON body, autostop as a boolean, a lease inside "data".
 //
 // Outside /v1, /__fake/ serves the fake's own control endpoints: state, call
 // counts, violations and fault settings.
