@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -213,8 +214,28 @@ func (r *realFly) readMachines(tb testing.TB, as *flyfake.AppState) {
 		if m.Config != nil {
 			convert(tb, m.Config, &ms.Config)
 		}
+		if ms.State != "destroyed" {
+			ms.Versions = r.versions(tb, as.Name, ms.ID)
+		}
 		as.Machines = append(as.Machines, ms)
 	}
+}
+
+// versions lists a machine's versions oldest first, as the fake keeps them.
+func (r *realFly) versions(tb testing.TB, app, id string) []string {
+	tb.Helper()
+	resp, err := r.api.MachinesListVersionsWithResponse(context.Background(), app, id)
+	if err == nil && resp.JSON200 == nil {
+		err = fmt.Errorf("status %d", resp.StatusCode())
+	}
+	if err != nil {
+		tb.Fatalf("listing the versions of machine %s: %v", id, err)
+	}
+	var out []string
+	for _, v := range slices.Backward(*resp.JSON200) { // Fly lists the newest first
+		out = append(out, deref(v.Version))
+	}
+	return out
 }
 
 // readResources reads the app's volumes, secrets' digests, IPs and
