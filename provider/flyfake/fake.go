@@ -14,8 +14,8 @@
 // Every request that breaks a strict reading of the spec is recorded as a
 // Violation. What Fly serves anyway, because its own client sends it (nulls,
 // {"K": null} to unset a secret, boolean autostop, ?ttl= leases, kill=true,
-// base64 key values; lenient.go), the fake serves too; the rest it answers
-// 400. Its own answers are checked against the spec as well
+// base64 key values, several wait states; lenient.go), the fake serves too;
+// the rest it answers 400. Its own answers are checked against the spec as well
 // (ResponseViolations), and give what Fly gives where Fly departs from it:
 // Start's JSON body, autostop as a boolean, a lease inside "data".
 //
@@ -351,13 +351,14 @@ func hijackAndClose(w http.ResponseWriter) {
 
 // route is what the fake knows about a /v1 call before handling it.
 type route struct {
-	operation string // the spec's operationId, or Postgres_* for /v1/postgres
-	machineID string
-	handler   http.Handler
-	validate  func(*http.Request) error
-	err       error    // the call breaks the contract before it is even routed
-	nonce     string   // the fly-machine-lease-nonce header
-	unset     []string // secret names a Secrets_update sent as null
+	operation  string // the spec's operationId, or Postgres_* for /v1/postgres
+	machineID  string
+	handler    http.Handler
+	validate   func(*http.Request) error
+	err        error    // the call breaks the contract before it is even routed
+	nonce      string   // the fly-machine-lease-nonce header
+	unset      []string // secret names a Secrets_update sent as null
+	waitStates []string // the states a Machines_wait sent several of
 
 	// The spec's operation, for validating the answer; nil for the
 	// hand-routed Managed Postgres calls.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -162,6 +163,24 @@ func (f *Fake) admit(r *http.Request, rt *route) error {
 		q.Set("force", q.Get("kill"))
 		q.Del("kill")
 		r.URL.RawQuery = q.Encode()
+	}
+	if q := r.URL.Query(); rt.operation == "Machines_wait" && (len(q["state"]) > 1 || strings.Contains(q.Get("state"), ",")) {
+		// The spec's description allows several states, repeated or
+		// comma-separated; its schema has one, which is what is validated.
+		states := strings.Split(strings.Join(q["state"], ","), ",")
+		notes = append(notes, fmt.Sprintf("query parameter state has several values %s where the schema has one", strings.Join(states, ",")))
+		// Each is checked against the schema's enum: the one that fails it, or
+		// else the first, is what the spec validation sees.
+		first := states[0]
+		enum := rt.spec.Operation.Parameters.GetByInAndName("query", "state").Schema.Value.Enum
+		for _, st := range states {
+			if !slices.Contains(enum, any(st)) {
+				first = st
+			}
+		}
+		q.Set("state", first)
+		r.URL.RawQuery = q.Encode()
+		rt.waitStates = states
 	}
 	var strict error
 	if rt.validate != nil {

@@ -3,6 +3,7 @@ package conformance
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -222,4 +223,26 @@ func TestExitEventWithoutExitCode(t *testing.T) {
 	if exit == nil || exit.Request == nil || exit.Request.ExitEvent == nil || exit.Request.ExitEvent.ExitCode != 0 {
 		t.Fatalf("events = %+v, want an exit event that reads as code 0", got.Events)
 	}
+}
+
+// A wait may ask for several states, as the spec's description allows and
+// newer flaps does; the first one reached answers.
+func TestWaitForSeveralStates(t *testing.T) {
+	e := newEnv(t, flyfake.Options{})
+	m := must[machine](t, "launch")(e.Launch(ctx(t), launchMachineInput{Config: web("img:1")}))
+	if err := e.Stop(ctx(t), m.ID, "", stopMachineInput{}); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	for _, q := range []url.Values{
+		{"state": {"started,stopped"}, "version": {m.InstanceID}, "timeout": {"1"}},
+		{"state": {"suspended", "stopped"}, "version": {m.InstanceID}, "timeout": {"1"}},
+	} {
+		var w waitResponse
+		if err := e.send(ctx(t), http.MethodGet, e.machinePath(m.ID, "/wait"), q, nil, &w, nil); err != nil || w.State != "stopped" {
+			t.Errorf("wait %s = %+v, %v; want stopped", q.Encode(), w, err)
+		}
+	}
+	e.refused = append(e.refused, "Machines_wait")
+	err := e.send(ctx(t), http.MethodGet, e.machinePath(m.ID, "/wait"), url.Values{"state": {"stopped,asleep"}}, nil, nil, nil)
+	wantStatus(t, "wait for a state that does not exist", err, http.StatusBadRequest)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -18,6 +19,9 @@ type env struct {
 	fake  *flyfake.Fake
 	clock *flyfake.ManualClock
 	*flaps
+	// refused are operations a test sent a request to that Fly refuses
+	// too, on purpose.
+	refused []string
 }
 
 // newEnv starts a fake with opts on a manual clock and creates the app. At
@@ -30,9 +34,10 @@ func newEnv(t *testing.T, opts flyfake.Options) *env {
 	fake := flyfake.New(opts)
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
+	e := &env{fake: fake, clock: clock, flaps: &flaps{base: srv.URL + "/v1", token: fake.Token(), app: appName}}
 	t.Cleanup(func() {
 		for _, v := range fake.Violations() {
-			if !v.Accepted {
+			if !v.Accepted && !slices.Contains(e.refused, v.Operation) {
 				t.Errorf("the fake refused a request Fly serves: %+v", v)
 			}
 		}
@@ -40,7 +45,6 @@ func newEnv(t *testing.T, opts flyfake.Options) *env {
 			t.Errorf("the fake's answers broke the spec: %+v", v)
 		}
 	})
-	e := &env{fake: fake, clock: clock, flaps: &flaps{base: srv.URL + "/v1", token: fake.Token(), app: appName}}
 	if err := e.CreateApp(t.Context(), appName, "personal"); err != nil {
 		t.Fatalf("create app: %v", err)
 	}
