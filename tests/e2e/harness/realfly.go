@@ -49,6 +49,7 @@ type realFly struct {
 	client   fly.Client
 	api      *flyapi.ClientWithResponses
 	apps     []string // app names in use, for State and cleanup
+	stacks   []*Stack
 }
 
 // realFlyFromEnv reads the switch. It returns nil when the run is on the
@@ -98,9 +99,10 @@ func realFlyFromEnv(tb testing.TB) *realFly {
 // app names (the app's and, for a database machine, app-db), a domain of
 // their own, the smallest machines. It returns the overrides and the app
 // name.
-func (r *realFly) configure(committed map[string]string) (map[string]string, string) {
+func (r *realFly) configure(s *Stack, committed map[string]string) (map[string]string, string) {
 	app := committed["emothe:appName"] + r.suffix
 	r.apps = append(r.apps, app, app+"-db")
+	r.stacks = append(r.stacks, s)
 	out := map[string]string{
 		"flyio:org":       r.org,
 		"emothe:appName":  app,
@@ -114,10 +116,12 @@ func (r *realFly) configure(committed map[string]string) (map[string]string, str
 
 // cleanup destroys everything a stack made on Fly: the stack (unprotected
 // first, so a protected database goes too), then, whatever destroy left
-// (retained or half-created resources), the apps and Managed Postgres
-// clusters by name. What it cannot remove fails the test, named.
+// (retained or half-created resources), the apps by name and the Managed
+// Postgres clusters the stack's state names or that carry its app's name.
+// What it cannot remove fails the test, named.
 func (r *realFly) cleanup(tb testing.TB, s *Stack) {
 	ctx, app := context.Background(), s.App
+	clusters := clusterIDs(tb, s)
 	unprotect := exec.Command("pulumi", "state", "unprotect", "--all", "--yes", "--stack", s.Name, "--non-interactive")
 	unprotect.Dir = s.Dir
 	if out, err := unprotect.CombinedOutput(); err != nil {
@@ -131,18 +135,45 @@ func (r *realFly) cleanup(tb testing.TB, s *Stack) {
 			tb.Errorf("cleanup: app %s is left on Fly (%v): run `fly apps destroy %s --yes`", name, err, name)
 		}
 	}
-	clusters, err := r.client.ListPostgres(ctx, r.org)
-	if err != nil {
-		tb.Errorf("cleanup: listing Managed Postgres in %s: %v: look for clusters named %s* with `fly mpg list` and destroy them", r.org, err, app)
-		return
-	}
-	for _, c := range clusters {
-		if strings.HasPrefix(c.Name, app) {
-			if err := r.client.DeletePostgres(ctx, c.ID); err != nil {
-				tb.Errorf("cleanup: Managed Postgres %s (%s) is left (%v): run `fly mpg destroy %s`", c.Name, c.ID, err, c.ID)
+	if listed, err := r.client.ListPostgres(ctx, r.org); err == nil {
+		for _, c := range listed {
+			if strings.HasPrefix(c.Name, app) {
+				clusters = append(clusters, c.ID)
 			}
 		}
 	}
+	for _, id := range slices.Compact(slices.Sorted(slices.Values(clusters))) {
+		if err := r.client.DeletePostgres(ctx, id); err != nil {
+			tb.Errorf("cleanup: Managed Postgres %s is left (%v): run `fly mpg destroy %s`", id, err, id)
+		}
+	}
+}
+
+// clusterIDs are the Managed Postgres clusters in a stack's state. An
+// unreadable state fails the test but lets a cleanup go on.
+func clusterIDs(tb testing.TB, s *Stack) []string {
+	var state struct {
+		Deployment struct {
+			Resources []struct {
+				Type string `json:"type"`
+				ID   string `json:"id"`
+			} `json:"resources"`
+		} `json:"deployment"`
+	}
+	exported, err := s.export()
+	if err == nil {
+		err = json.Unmarshal([]byte(exported), &state)
+	}
+	if err != nil {
+		tb.Errorf("reading stack %s's state for its Managed Postgres: %v", s.Name, err)
+	}
+	var ids []string
+	for _, res := range state.Deployment.Resources {
+		if res.Type == "flyio:index:ManagedPostgres" && res.ID != "" {
+			ids = append(ids, res.ID)
+		}
+	}
+	return ids
 }
 
 // state reads what the fake's State holds from the real API, for the apps
@@ -169,14 +200,7 @@ func (r *realFly) state(tb testing.TB) flyfake.State {
 		r.readResources(tb, &as)
 		st.Apps = append(st.Apps, as)
 	}
-	clusters, err := r.client.ListPostgres(ctx, r.org)
-	if err != nil {
-		tb.Fatalf("listing Managed Postgres in %s: %v", r.org, err)
-	}
-	for _, c := range clusters {
-		if !r.ours(c.Name) {
-			continue
-		}
+	for _, c := range r.clusters(tb) {
 		ps := flyfake.PostgresState{ID: c.ID, Name: c.Name, Org: r.org, Region: c.Region, Plan: c.Plan, Status: c.Status, AttachedApps: []string{}}
 		for _, a := range c.AttachedApps {
 			ps.AttachedApps = append(ps.AttachedApps, a.Name)
@@ -184,6 +208,37 @@ func (r *realFly) state(tb testing.TB) flyfake.State {
 		st.Postgres = append(st.Postgres, ps)
 	}
 	return st
+}
+
+// clusters are the Managed Postgres clusters of the stacks in use: listed
+// by name, or, where Fly refuses the list (no Fly client makes that call),
+// read one by one from the IDs in the stacks' state.
+func (r *realFly) clusters(tb testing.TB) []fly.PostgresCluster {
+	tb.Helper()
+	ctx := context.Background()
+	var out []fly.PostgresCluster
+	listed, err := r.client.ListPostgres(ctx, r.org)
+	if err == nil {
+		for _, c := range listed {
+			if r.ours(c.Name) {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	for _, s := range r.stacks {
+		for _, id := range clusterIDs(tb, s) {
+			c, err := r.client.GetPostgres(ctx, id)
+			if errors.Is(err, fly.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				tb.Fatalf("reading Managed Postgres %s: %v", id, err)
+			}
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func (r *realFly) ours(name string) bool {

@@ -44,7 +44,7 @@ func TestNewFlyAgainstAStandIn(t *testing.T) {
 		s.Up(t)
 
 		got, want := env.State(t), standIn.State()
-		require.Len(t, got.Apps, 2)
+		require.Len(t, got.Apps, 2, "the dev app and its database app")
 		for _, w := range want.Apps {
 			i := slices.IndexFunc(got.Apps, func(a flyfake.AppState) bool { return a.Name == w.Name })
 			require.GreaterOrEqual(t, i, 0, "app %s is missing from State", w.Name)
@@ -62,12 +62,26 @@ func TestNewFlyAgainstAStandIn(t *testing.T) {
 				}
 			}
 		}
+		// prod: a domain of its own, and a protected Managed Postgres the
+		// cleanup must still remove.
+		prod := env.Stack(t, "prod", map[string]string{"emothe:image": img[0]},
+			map[string]string{"emothe:secretKeyBase": strings.Repeat("k", 64)})
+		assert.Equal(t, prod.App+".example.org", prod.Domain)
+		prod.Up(t)
+		pg := env.State(t).Postgres
+		require.Len(t, pg, 1)
+		assert.Equal(t, prod.App+"-db", pg[0].Name)
+		assert.Equal(t, "ready", pg[0].Status)
+
 		assert.Positive(t, env.Fake.Calls().Writes, "the proxy logs the calls")
 		assert.Empty(t, env.Fake.State().Apps, "the proxy keeps no state of its own")
 		assert.False(t, env.SeesInternals())
 	})
 	require.NotEmpty(t, app)
 	assert.Empty(t, standIn.State().Apps, "the cleanup destroyed every app")
+	for _, pg := range standIn.State().Postgres {
+		assert.Equal(t, "deleted", pg.Status, "the cleanup deleted Managed Postgres %s", pg.Name)
+	}
 	assert.Empty(t, standIn.Violations(), "requests that break a strict reading of Fly's API spec")
 }
 

@@ -86,7 +86,7 @@ func (e *Env) Stack(tb testing.TB, name string, config, secrets map[string]strin
 	}
 	if e.real != nil {
 		var overrides map[string]string
-		overrides, s.App = e.real.configure(plain)
+		overrides, s.App = e.real.configure(s, plain)
 		s.Domain = overrides["emothe:domain"]
 		for k, v := range overrides {
 			values[k] = auto.ConfigValue{Value: v}
@@ -220,15 +220,23 @@ func (s *Stack) TryDestroy(tb testing.TB) (auto.DestroyResult, error) {
 // secrets encrypted. (The Automation API's Export adds --show-secrets.)
 func (s *Stack) Export(tb testing.TB) string {
 	tb.Helper()
+	out, err := s.export()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+func (s *Stack) export() (string, error) {
 	cmd := exec.Command("pulumi", "stack", "export", "--stack", s.Name, "--non-interactive")
 	cmd.Dir = s.Dir
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		tb.Fatalf("pulumi stack export --stack %s: %v\n%s", s.Name, err, stderr.String())
+		return "", fmt.Errorf("pulumi stack export --stack %s: %w\n%s", s.Name, err, stderr.String())
 	}
-	return string(out)
+	return string(out), nil
 }
 
 // Outputs are the stack outputs' values (secret ones included).
