@@ -29,7 +29,7 @@ func TestNewFlyAgainstAStandIn(t *testing.T) {
 	images := "registry.fly.io/emothe:e2e-1,registry.fly.io/emothe:e2e-2"
 
 	var app string
-	t.Run("dev on the stand-in", func(t *testing.T) {
+	t.Run("dev and prod on the stand-in", func(t *testing.T) {
 		t.Setenv(EnvRealFly, "1")
 		t.Setenv("FLY_API_TOKEN", "FlyV1 fm2_standin")
 		t.Setenv(EnvImages, images)
