@@ -139,9 +139,10 @@ func (h handlers) AppCertificatesCheck(_ context.Context, req api.AppCertificate
 		Validation:      d.Validation,
 		DnsRequirements: d.DnsRequirements,
 		DnsRecords: &api.DNSRecords{
-			A:                 d.DnsRequirements.A,
-			Aaaa:              d.DnsRequirements.Aaaa,
-			ResolvedAddresses: new(slices.Concat(*d.DnsRequirements.A, *d.DnsRequirements.Aaaa)),
+			A:    d.DnsRequirements.A,
+			Aaaa: d.DnsRequirements.Aaaa,
+			// Fly answers an array, never null, even when nothing resolves.
+			ResolvedAddresses: new(append([]string{}, slices.Concat(*d.DnsRequirements.A, *d.DnsRequirements.Aaaa)...)),
 		},
 	}, nil
 }

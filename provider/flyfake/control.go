@@ -10,12 +10,13 @@ import (
 // no token and are not validated: they are for tests and for people poking
 // at the standalone fake.
 //
-//	GET    /__fake/state       State
-//	GET    /__fake/calls       Calls
-//	DELETE /__fake/calls       ResetCalls
-//	GET    /__fake/violations  Violations
-//	GET    /__fake/faults      Faults
-//	POST   /__fake/faults      SetFaults, body: Faults as JSON
+//	GET    /__fake/state                State
+//	GET    /__fake/calls                Calls
+//	DELETE /__fake/calls                ResetCalls
+//	GET    /__fake/violations           Violations
+//	GET    /__fake/response-violations  ResponseViolations
+//	GET    /__fake/faults               Faults
+//	POST   /__fake/faults               SetFaults, body: Faults as JSON
 func (f *Fake) controlHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /__fake/state", func(w http.ResponseWriter, _ *http.Request) {
@@ -28,13 +29,14 @@ func (f *Fake) controlHandler() http.Handler {
 		f.ResetCalls()
 		w.WriteHeader(http.StatusNoContent)
 	})
-	mux.HandleFunc("GET /__fake/violations", func(w http.ResponseWriter, _ *http.Request) {
-		v := f.Violations()
-		if v == nil {
-			v = []Violation{}
-		}
-		writeJSON(w, http.StatusOK, v)
-	})
+	for path, list := range map[string]func() []Violation{
+		"GET /__fake/violations":          f.Violations,
+		"GET /__fake/response-violations": f.ResponseViolations,
+	} {
+		mux.HandleFunc(path, func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusOK, append([]Violation{}, list()...)) // [] rather than null
+		})
+	}
 	mux.HandleFunc("GET /__fake/faults", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, f.Faults())
 	})

@@ -4,28 +4,42 @@
 // proves its Fly provider works without reaching Fly.
 //
 // The fake serves the API under /v1 as an http.Handler: every request is
-// authenticated, validated against the spec (violations answer 400 and are
-// recorded), counted, optionally delayed or failed on purpose, and then
-// handled by an implementation of the strict server oapi-codegen generates
-// from the same spec (package api). Managed Postgres, which the spec lacks,
-// is routed and validated by hand. Machines move through their states on a
-// Clock, so tests choose how long boots and health checks take.
+// authenticated, validated against the spec, counted, optionally delayed or
+// failed on purpose, and then handled by an implementation of the strict
+// server oapi-codegen generates from the same spec (package api). Managed
+// Postgres, which the spec lacks, is routed and validated by hand. Machines
+// move through their states on a Clock, so tests choose how long boots and
+// health checks take.
+//
+// Every request that breaks a strict reading of the spec is recorded as a
+// Violation. What Fly serves anyway, because its own client sends it (nulls,
+// {"K": null} to unset a secret, boolean autostop, ?ttl= leases, kill=true,
+// base64 key values, several wait states; lenient.go), the fake serves too;
+// the rest it answers 400. Its own answers are checked against the spec as well
+// (ResponseViolations), and give what Fly gives where Fly departs from it:
+// Start's JSON body, autostop as a boolean, a lease inside "data".
 //
 // Outside /v1, /__fake/ serves the fake's own control endpoints: state, call
 // counts, violations and fault settings.
 package flyfake
 
 import (
+	"bytes"
 	"context"
 	crand "crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/emothe/emothe/provider/flyfake/api"
 )
@@ -66,6 +80,11 @@ type Options struct {
 	PostgresReadyDelay time.Duration
 	// Faults are the initial fault settings; see Fake.SetFaults.
 	Faults Faults
+	// Upstream, when set, makes the fake a recording proxy in front of that
+	// API (real Fly is https://api.machines.dev): calls are routed, checked
+	// against the spec and logged as usual, then forwarded as they came,
+	// token included. The fake's own state, handlers and faults go unused.
+	Upstream *url.URL
 }
 
 // Fake is the fake Fly API. Create it with New; it is safe for concurrent use.
@@ -75,18 +94,20 @@ type Fake struct {
 	clock   Clock
 	v1      http.Handler // the generated strict server, mounted at /v1
 	control http.Handler // /__fake/ endpoints
+	proxy   http.Handler // set when Options.Upstream is
 	reqSeq  atomic.Uint64
 
-	mu         sync.Mutex
-	changed    chan struct{} // closed and replaced whenever a machine changes
-	faults     Faults
-	faultRNG   *rand.Rand
-	idRNG      *rand.Rand
-	apps       []*app
-	postgres   []*pgCluster
-	serial     int // feeds IPs and numeric IDs
-	calls      callLog
-	violations []Violation
+	mu                 sync.Mutex
+	changed            chan struct{} // closed and replaced whenever a machine changes
+	faults             Faults
+	faultRNG           *rand.Rand
+	idRNG              *rand.Rand
+	apps               []*app
+	postgres           []*pgCluster
+	serial             int // feeds IPs and numeric IDs
+	calls              callLog
+	violations         []Violation
+	responseViolations []Violation
 }
 
 // New returns a fake configured by opts. It panics when opts.Faults is
@@ -124,6 +145,9 @@ func New(opts Options) *Fake {
 		ErrorHandlerFunc: f.rejectInvalid,
 	})
 	f.control = f.controlHandler()
+	if u := opts.Upstream; u != nil {
+		f.proxy = &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(u) }}
+	}
 	return f
 }
 
@@ -160,6 +184,15 @@ func (f *Fake) serveV1(w http.ResponseWriter, r *http.Request) {
 	rt.nonce = r.Header.Get("fly-machine-lease-nonce")
 	call := f.startCall(r, rt)
 	sw := &statusWriter{ResponseWriter: w}
+	if f.proxy != nil {
+		f.forward(sw, r, rt)
+		f.finishCall(call, sw.code)
+		return
+	}
+	if rt.spec != nil {
+		sw.body = &bytes.Buffer{}
+		defer func() { f.checkResponse(r, rt, sw) }()
+	}
 	defer func() { f.finishCall(call, sw.code) }()
 	r = r.WithContext(context.WithValue(r.Context(), routeKey{}, rt))
 
@@ -167,11 +200,13 @@ func (f *Fake) serveV1(w http.ResponseWriter, r *http.Request) {
 		writeJSON(sw, http.StatusUnauthorized, errorBody{Error: "Authenticate: token validation error"})
 		return
 	}
-	if rt.err == nil && rt.validate != nil {
-		rt.err = rt.validate(r)
+	if rt.err != nil {
+		f.recordViolation(r, r.URL.RequestURI(), rt, []string{rt.err.Error()}, false)
+	} else {
+		rt.err = f.admit(r, rt)
 	}
 	if rt.err != nil {
-		f.reject(sw, r, rt.err.Error())
+		writeJSON(sw, http.StatusBadRequest, errorBody{Error: rt.err.Error()})
 		return
 	}
 	transient, drop := f.drawFaults(rt.operation)
@@ -185,11 +220,30 @@ func (f *Fake) serveV1(w http.ResponseWriter, r *http.Request) {
 		// answer leaves: the client cannot tell whether the call happened.
 		discard := &discardWriter{header: http.Header{}}
 		rt.handler.ServeHTTP(discard, r)
-		sw.code = discard.code
+		sw.code, sw.body = discard.code, nil // no answer left to validate
 		hijackAndClose(w)
 		return
 	}
 	rt.handler.ServeHTTP(sw, r)
+}
+
+// forward checks a call against the spec, recording what breaks it, and
+// passes it on to the upstream API unchanged.
+func (f *Fake) forward(w http.ResponseWriter, r *http.Request, rt *route) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: fmt.Sprintf("request body: %v", err)})
+		return
+	}
+	check := r.Clone(r.Context())
+	setBody(check, body)
+	if rt.err != nil {
+		f.recordViolation(check, check.URL.RequestURI(), rt, []string{rt.err.Error()}, false)
+	} else {
+		_ = f.admit(check, rt) // recorded; upstream gives its own answer
+	}
+	setBody(r, body)
+	f.proxy.ServeHTTP(w, r)
 }
 
 // authorized accepts "FlyV1 <token>" (macaroons, as fly-go sends them) and
@@ -207,13 +261,7 @@ func (f *Fake) authorized(r *http.Request) bool {
 // reject answers 400 with what is wrong and records the violation.
 func (f *Fake) reject(w http.ResponseWriter, r *http.Request, msg string) {
 	rt, _ := r.Context().Value(routeKey{}).(*route)
-	v := Violation{Method: r.Method, Path: r.URL.RequestURI(), Error: msg}
-	if rt != nil {
-		v.Operation = rt.operation
-	}
-	f.mu.Lock()
-	f.violations = append(f.violations, v)
-	f.mu.Unlock()
+	f.recordViolation(r, r.URL.RequestURI(), rt, []string{msg}, false)
 	writeJSON(w, http.StatusBadRequest, errorBody{Error: msg})
 }
 
@@ -223,17 +271,21 @@ func (f *Fake) rejectInvalid(w http.ResponseWriter, r *http.Request, err error) 
 	f.reject(w, r, err.Error())
 }
 
-// Violation is a request that broke Fly's Machines API spec (or, for
-// /v1/postgres, the documented contract).
+// Violation is a request that broke a strict reading of Fly's Machines API
+// spec (or, for /v1/postgres, of the documented contract).
 type Violation struct {
 	Method    string `json:"method"`
 	Path      string `json:"path"`
 	Operation string `json:"operation,omitempty"`
 	Error     string `json:"error"`
+	// Accepted violations are ones Fly serves anyway (its own client sends
+	// them), and so did the fake; the others were answered 400.
+	Accepted bool `json:"accepted,omitempty"`
 }
 
-// Violations returns every spec violation seen so far; a client that keeps to
-// the contract leaves it empty.
+// Violations returns every request so far that broke the strict reading of
+// the spec, served or refused; a client that keeps to the contract leaves
+// it empty.
 func (f *Fake) Violations() []Violation {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -242,10 +294,12 @@ func (f *Fake) Violations() []Violation {
 
 type routeKey struct{}
 
-// statusWriter remembers the status code for the call log.
+// statusWriter remembers the status code for the call log and, when body
+// is set, a copy of the answer for its validation.
 type statusWriter struct {
 	http.ResponseWriter
 	code int
+	body *bytes.Buffer
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -258,6 +312,9 @@ func (w *statusWriter) WriteHeader(code int) {
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.code == 0 {
 		w.code = http.StatusOK
+	}
+	if w.body != nil {
+		w.body.Write(b)
 	}
 	return w.ResponseWriter.Write(b)
 }
@@ -294,12 +351,19 @@ func hijackAndClose(w http.ResponseWriter) {
 
 // route is what the fake knows about a /v1 call before handling it.
 type route struct {
-	operation string // the spec's operationId, or Postgres_* for /v1/postgres
-	machineID string
-	handler   http.Handler
-	validate  func(*http.Request) error
-	err       error  // the call breaks the contract before it is even routed
-	nonce     string // the fly-machine-lease-nonce header
+	operation  string // the spec's operationId, or Postgres_* for /v1/postgres
+	machineID  string
+	handler    http.Handler
+	validate   func(*http.Request) error
+	err        error    // the call breaks the contract before it is even routed
+	nonce      string   // the fly-machine-lease-nonce header
+	unset      []string // secret names a Secrets_update sent as null
+	waitStates []string // the states a Machines_wait sent several of
+
+	// The spec's operation, for validating the answer; nil for the
+	// hand-routed Managed Postgres calls.
+	spec   *routers.Route
+	params map[string]string
 }
 
 // route finds the operation r calls: hand-routed Managed Postgres, or an
@@ -317,6 +381,8 @@ func (f *Fake) route(r *http.Request) *route {
 		operation: rt.Operation.OperationID,
 		machineID: params["machine_id"],
 		handler:   f.v1,
+		spec:      rt,
+		params:    params,
 		validate: func(r *http.Request) error {
 			if err := validateRequest(r, rt, params); err != nil {
 				return errors.New(describeViolation(err))

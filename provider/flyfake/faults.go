@@ -26,6 +26,9 @@ type Faults struct {
 	// ReleaseExitCode is the exit code of release-command machines (restart
 	// policy "no" with auto_destroy) when they finish.
 	ReleaseExitCode int `json:"release_exit_code,omitempty"`
+	// OmitZeroExitCode leaves exit_code out of exit events whose code is 0,
+	// as Fly may: a client must read a missing code as success.
+	OmitZeroExitCode bool `json:"omit_zero_exit_code,omitempty"`
 	// CrashExitCode, when not zero, makes every other machine's process exit
 	// with this code right after it starts: a service that crashes on boot.
 	CrashExitCode int `json:"crash_exit_code,omitempty"`

@@ -162,6 +162,13 @@ func TestControlEndpoints(t *testing.T) {
 		t.Errorf("calls after a read = %+v", calls)
 	}
 
+	for _, path := range []string{"/__fake/violations", "/__fake/response-violations"} {
+		var v []flyfake.Violation
+		if get(path, &v); v == nil || len(v) != 0 {
+			t.Errorf("GET %s = %v, want []", path, v)
+		}
+	}
+
 	req, _ := http.NewRequest(http.MethodDelete, h.srv.URL+"/__fake/calls", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != http.StatusNoContent {

@@ -7,9 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/emothe/emothe/provider/flyapi"
 	"github.com/emothe/emothe/provider/flyfake"
@@ -22,13 +20,19 @@ type harness struct {
 	client *flyapi.ClientWithResponses
 }
 
-// newHarness starts a fake; unless the test expects violations it fails the
-// test when any request broke the spec.
+// newHarness starts a fake, and fails the test when any of the fake's
+// answers broke the spec. (Tests that keep their requests to the spec also
+// call expectNoViolations.)
 func newHarness(t *testing.T, opts flyfake.Options) *harness {
 	t.Helper()
 	f := flyfake.New(opts)
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		if v := f.ResponseViolations(); len(v) > 0 {
+			t.Errorf("the fake's answers broke the spec: %+v", v)
+		}
+	})
 	client, err := flyapi.NewClientWithResponses(srv.URL+"/v1", flyapi.WithRequestEditorFn(
 		func(_ context.Context, r *http.Request) error {
 			r.Header.Set("Authorization", "FlyV1 "+f.Token())
@@ -97,71 +101,6 @@ func (h *harness) machine(t *testing.T, app, id string) flyapi.Machine {
 
 func webConfig(image string) *flyapi.FlyMachineConfig {
 	return &flyapi.FlyMachineConfig{Image: new(image)}
-}
-
-// manualClock is a Clock that moves only when the test advances it, so
-// boots, health delays and wait timeouts take no real time.
-type manualClock struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	now    time.Time
-	timers []manualTimer
-}
-
-type manualTimer struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newManualClock() *manualClock {
-	c := &manualClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	c.cond = sync.NewCond(&c.mu)
-	return c
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	if d <= 0 {
-		ch <- c.now
-		return ch
-	}
-	c.timers = append(c.timers, manualTimer{at: c.now.Add(d), ch: ch})
-	c.cond.Broadcast()
-	return ch
-}
-
-// Advance moves time on and fires the timers that are due.
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.timers[:0]
-	for _, t := range c.timers {
-		if t.at.After(c.now) {
-			kept = append(kept, t)
-		} else {
-			t.ch <- c.now
-		}
-	}
-	c.timers = kept
-}
-
-// awaitTimers blocks until someone is waiting on n timers, so an Advance is
-// sure to reach a request that is blocked on the clock.
-func (c *manualClock) awaitTimers(n int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for len(c.timers) < n {
-		c.cond.Wait()
-	}
 }
 
 func readAll(t *testing.T, resp *http.Response) []byte {

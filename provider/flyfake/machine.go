@@ -107,25 +107,11 @@ func (f *Fake) settle(a *app, m *machine, now time.Time) {
 			}
 		case pendingExit:
 			m.state, m.updatedAt = stateStopped, at
-			f.addEvent(m, at, "exit", stateStopped, map[string]any{
-				"exit_event": map[string]any{
-					"exit_code":      f.faults.ReleaseExitCode,
-					"oom_killed":     false,
-					"requested_stop": false,
-				},
-				"restart_count": 0,
-			})
+			f.addEvent(m, at, "exit", stateStopped, f.exitRequest(f.faults.ReleaseExitCode, false))
 			f.destroy(a, m, at)
 		case pendingCrash:
 			m.state, m.updatedAt = stateStopped, at
-			f.addEvent(m, at, "exit", stateStopped, map[string]any{
-				"exit_event": map[string]any{
-					"exit_code":      f.faults.CrashExitCode,
-					"oom_killed":     false,
-					"requested_stop": false,
-				},
-				"restart_count": 0,
-			})
+			f.addEvent(m, at, "exit", stateStopped, f.exitRequest(f.faults.CrashExitCode, false))
 		}
 	}
 }
@@ -134,9 +120,18 @@ func (f *Fake) settle(a *app, m *machine, now time.Time) {
 func (f *Fake) stop(m *machine, now time.Time, state string) {
 	m.state, m.updatedAt = state, now
 	m.pending, m.pendingAt = "", time.Time{}
-	f.addEvent(m, now, "exit", state, map[string]any{
-		"exit_event": map[string]any{"exit_code": 0, "oom_killed": false, "requested_stop": true},
-	})
+	f.addEvent(m, now, "exit", state, f.exitRequest(0, true))
+}
+
+// exitRequest is an exit event's request. Fly may leave out a zero
+// exit_code (fly-go declares it omitempty and reads it as 0); the
+// OmitZeroExitCode fault does the same.
+func (f *Fake) exitRequest(code int, requested bool) map[string]any {
+	exit := map[string]any{"exit_code": code, "oom_killed": false, "requested_stop": requested}
+	if code == 0 && f.faults.OmitZeroExitCode {
+		delete(exit, "exit_code")
+	}
+	return map[string]any{"exit_event": exit, "restart_count": 0}
 }
 
 func (f *Fake) destroy(a *app, m *machine, now time.Time) {

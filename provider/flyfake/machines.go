@@ -218,7 +218,7 @@ func (h handlers) MachinesDelete(ctx context.Context, req api.MachinesDeleteRequ
 		return nil, err
 	}
 	running := m.state == stateStarted || m.state == stateStarting || m.state == stateReplacing
-	if running && !deref(req.Params.Force) {
+	if running && !deref(req.Params.Force) { // flyctl's kill=true arrives here as force (lenient.go)
 		return nil, errorf(http.StatusPreconditionFailed,
 			"unable to destroy machine %s: it is %s; stop it first or pass force=true", m.id, m.state)
 	}
@@ -234,6 +234,7 @@ func (h handlers) MachinesStart(ctx context.Context, req api.MachinesStartReques
 	if err != nil {
 		return nil, err
 	}
+	previous := m.state
 	switch m.state {
 	case stateReplacing:
 		// As Fly answers a start that races an update's reboot.
@@ -242,7 +243,17 @@ func (h handlers) MachinesStart(ctx context.Context, req api.MachinesStartReques
 		h.boot(a, m, now, stateStarting)
 		h.notify()
 	}
-	return api.MachinesStart200Response{}, nil
+	return machineStarted{previous}, nil
+}
+
+// machineStarted answers a start with a JSON body, as Fly does: fly-go
+// decodes {message, status, previous_state} and fails on an empty body. The
+// spec documents the 200 without one.
+type machineStarted struct{ previousState string }
+
+func (r machineStarted) VisitMachinesStartResponse(w http.ResponseWriter) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "success", "previous_state": r.previousState})
+	return nil
 }
 
 func (h handlers) MachinesStop(ctx context.Context, req api.MachinesStopRequestObject) (api.MachinesStopResponseObject, error) {

@@ -17,7 +17,15 @@ func waitParams(state flyapi.MachinesWaitParamsState, version string, timeout in
 }
 
 func TestMachineCreateUpdateWait(t *testing.T) {
-	h := newHarness(t, flyfake.Options{BootDelay: 20 * time.Millisecond})
+	clock := flyfake.NewManualClock()
+	h := newHarness(t, flyfake.Options{BootDelay: time.Second, Clock: clock})
+	// bootWhileWaiting lets the next wait block, then boots the machine.
+	bootWhileWaiting := func() {
+		go func() {
+			clock.AwaitTimers(1)
+			clock.Advance(time.Second)
+		}()
+	}
 	h.expectNoViolations(t)
 	h.createApp(t, "web")
 
@@ -28,6 +36,7 @@ func TestMachineCreateUpdateWait(t *testing.T) {
 	if got := *m.ImageRef.Repository + ":" + *m.ImageRef.Tag; got != "web:v1" {
 		t.Errorf("image_ref = %s, want web:v1", got)
 	}
+	bootWhileWaiting()
 	wait, err := h.client.MachinesWaitWithResponse(ctx(t), "web", *m.Id, waitParams(flyapi.MachinesWaitParamsStateStarted, *m.InstanceId, 60))
 	wantStatus(t, "wait started", wait, err, http.StatusOK)
 	if !*wait.JSON200.Ok || *wait.JSON200.State != "started" || *wait.JSON200.Version != *m.InstanceId {
@@ -47,6 +56,7 @@ func TestMachineCreateUpdateWait(t *testing.T) {
 	start, err := h.client.MachinesStartWithResponse(ctx(t), "web", *m.Id)
 	wantStatus(t, "start while replacing", start, err, http.StatusPreconditionFailed)
 
+	bootWhileWaiting()
 	wait, err = h.client.MachinesWaitWithResponse(ctx(t), "web", *m.Id, waitParams(flyapi.MachinesWaitParamsStateStarted, *v2.InstanceId, 60))
 	wantStatus(t, "wait new version", wait, err, http.StatusOK)
 	if got := *h.machine(t, "web", *m.Id).Config.Image; got != "registry.fly.io/web:v2" {
@@ -163,7 +173,7 @@ func TestLeaseNonceEnforced(t *testing.T) {
 }
 
 func TestLeaseExpires(t *testing.T) {
-	clock := newManualClock()
+	clock := flyfake.NewManualClock()
 	h := newHarness(t, flyfake.Options{Clock: clock})
 	h.expectNoViolations(t)
 	h.createApp(t, "web")
@@ -180,7 +190,7 @@ func TestLeaseExpires(t *testing.T) {
 }
 
 func TestWaitTimesOut(t *testing.T) {
-	clock := newManualClock()
+	clock := flyfake.NewManualClock()
 	h := newHarness(t, flyfake.Options{Clock: clock})
 	h.expectNoViolations(t)
 	h.createApp(t, "web")
@@ -198,7 +208,7 @@ func TestWaitTimesOut(t *testing.T) {
 		resp, err := h.client.MachinesWaitWithResponse(ctx(t), "web", *m.Id, waitParams(flyapi.MachinesWaitParamsStateStarted, *m.InstanceId, 5))
 		done <- result{resp, err}
 	}()
-	clock.awaitTimers(1)
+	clock.AwaitTimers(1)
 	clock.Advance(5 * time.Second)
 	r := <-done
 	wantStatus(t, "wait that cannot succeed", r.resp, r.err, http.StatusRequestTimeout)
@@ -212,7 +222,7 @@ func TestWaitTimesOut(t *testing.T) {
 }
 
 func TestWaitFollowsTheClock(t *testing.T) {
-	clock := newManualClock()
+	clock := flyfake.NewManualClock()
 	h := newHarness(t, flyfake.Options{Clock: clock, BootDelay: 30 * time.Second})
 	h.expectNoViolations(t)
 	h.createApp(t, "web")
@@ -223,7 +233,7 @@ func TestWaitFollowsTheClock(t *testing.T) {
 		resp, _ := h.client.MachinesWaitWithResponse(ctx(t), "web", *m.Id, waitParams(flyapi.MachinesWaitParamsStateStarted, *m.InstanceId, 60))
 		done <- resp
 	}()
-	clock.awaitTimers(1) // the wait sleeps until the boot is due
+	clock.AwaitTimers(1) // the wait sleeps until the boot is due
 	clock.Advance(30 * time.Second)
 	resp := <-done
 	if resp == nil || resp.StatusCode() != http.StatusOK || *resp.JSON200.State != "started" {
@@ -232,7 +242,7 @@ func TestWaitFollowsTheClock(t *testing.T) {
 }
 
 func TestChecksPassAfterHealthDelay(t *testing.T) {
-	clock := newManualClock()
+	clock := flyfake.NewManualClock()
 	h := newHarness(t, flyfake.Options{Clock: clock, HealthDelay: 10 * time.Second})
 	h.expectNoViolations(t)
 	h.createApp(t, "web")

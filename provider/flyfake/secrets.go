@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -43,10 +44,17 @@ func (s *secret) view(withValue bool) api.AppSecret {
 	return v
 }
 
+func checkSecretName(name string) error {
+	if !secretName.MatchString(name) {
+		return errorf(http.StatusBadRequest, "secret name %q is invalid: use letters, digits and underscores, not starting with a digit", name)
+	}
+	return nil
+}
+
 // setSecret writes one value; the caller bumps the version once per write.
 func (a *app) setSecret(name, value string, now time.Time) (*secret, error) {
-	if !secretName.MatchString(name) {
-		return nil, errorf(http.StatusBadRequest, "secret name %q is invalid: use letters, digits and underscores, not starting with a digit", name)
+	if err := checkSecretName(name); err != nil {
+		return nil, err
 	}
 	s := a.secrets[name]
 	if s == nil {
@@ -88,9 +96,10 @@ func (h handlers) SecretsList(_ context.Context, req api.SecretsListRequestObjec
 	return api.SecretsList200JSONResponse{Secrets: new(a.secretViews(deref(req.Params.ShowSecrets)))}, nil
 }
 
-// SecretsUpdate sets every value given as one write: one version bump.
-// The spec has no null values, so unsetting is DELETE /secrets/{name}.
-func (h handlers) SecretsUpdate(_ context.Context, req api.SecretsUpdateRequestObject) (api.SecretsUpdateResponseObject, error) {
+// SecretsUpdate sets every value given as one write: one version bump. A
+// value sent as null unsets its name, as Fly does ("or nil to unset" in the
+// spec's description), though the spec's schema has no null values.
+func (h handlers) SecretsUpdate(ctx context.Context, req api.SecretsUpdateRequestObject) (api.SecretsUpdateResponseObject, error) {
 	now := h.lock()
 	defer h.mu.Unlock()
 	a, err := h.findApp(req.AppName)
@@ -100,9 +109,10 @@ func (h handlers) SecretsUpdate(_ context.Context, req api.SecretsUpdateRequestO
 	if req.Body.Values == nil {
 		return nil, errorf(http.StatusBadRequest, "values is required: send {\"values\": {\"NAME\": \"value\"}}")
 	}
-	for name := range *req.Body.Values {
-		if !secretName.MatchString(name) {
-			return nil, errorf(http.StatusBadRequest, "secret name %q is invalid: use letters, digits and underscores, not starting with a digit", name)
+	unset := nullSecrets(ctx)
+	for _, name := range slices.Concat(slices.Collect(maps.Keys(*req.Body.Values)), unset) {
+		if err := checkSecretName(name); err != nil {
+			return nil, err
 		}
 	}
 	for name, value := range *req.Body.Values {
@@ -110,8 +120,20 @@ func (h handlers) SecretsUpdate(_ context.Context, req api.SecretsUpdateRequestO
 			return nil, err
 		}
 	}
+	for _, name := range unset {
+		delete(a.secrets, name)
+	}
 	a.secretsVersion++
 	return api.SecretsUpdate200JSONResponse{Secrets: new(a.secretViews(false)), Version: a.secretsVersionView()}, nil
+}
+
+// nullSecrets are the names the Secrets_update request in ctx sent as null.
+func nullSecrets(ctx context.Context) []string {
+	rt, _ := ctx.Value(routeKey{}).(*route)
+	if rt == nil {
+		return nil
+	}
+	return rt.unset
 }
 
 func (h handlers) SecretGet(_ context.Context, req api.SecretGetRequestObject) (api.SecretGetResponseObject, error) {

@@ -100,8 +100,12 @@ func describeViolation(err error) string {
 		}
 		return fmt.Sprintf("%s: %s", where, reqErr.Reason)
 	}
-	// An allOf wraps the real failure; the innermost error has the reason
-	// and carries the full path.
+	return fmt.Sprintf("%s: %s", where, describeSchemaError(schemaErr))
+}
+
+// describeSchemaError names the failing spot and the reason. An allOf wraps
+// the real failure; the innermost error has the reason and the full path.
+func describeSchemaError(schemaErr *openapi3.SchemaError) string {
 	for {
 		var inner *openapi3.SchemaError
 		if schemaErr.Origin == nil || !errors.As(schemaErr.Origin, &inner) {
@@ -115,7 +119,7 @@ func describeViolation(err error) string {
 		reason = fmt.Sprintf("does not match schema field %q", schemaErr.SchemaField)
 	}
 	if len(path) > 0 {
-		return fmt.Sprintf("%s: at /%s: %s", where, strings.Join(path, "/"), reason)
+		return fmt.Sprintf("at /%s: %s", strings.Join(path, "/"), reason)
 	}
-	return fmt.Sprintf("%s: %s", where, reason)
+	return reason
 }

@@ -21,6 +21,7 @@ type app struct {
 	machines       []*machine // creation order; destroyed ones stay for include_deleted
 	volumes        []*api.Volume
 	secrets        map[string]*secret
+	secretKeys     map[string]*secretKey
 	secretsVersion uint64
 	ips            []*ipAssignment
 	certs          []*certificate

@@ -47,22 +47,6 @@ func (handlers) MachinesReclaimMemory(context.Context, api.MachinesReclaimMemory
 	return nil, unmodelled("Machines_reclaim_memory")
 }
 
-func (handlers) SecretkeysList(context.Context, api.SecretkeysListRequestObject) (api.SecretkeysListResponseObject, error) {
-	return nil, unmodelled("Secretkeys_list")
-}
-
-func (handlers) SecretkeyDelete(context.Context, api.SecretkeyDeleteRequestObject) (api.SecretkeyDeleteResponseObject, error) {
-	return nil, unmodelled("Secretkey_delete")
-}
-
-func (handlers) SecretkeyGet(context.Context, api.SecretkeyGetRequestObject) (api.SecretkeyGetResponseObject, error) {
-	return nil, unmodelled("Secretkey_get")
-}
-
-func (handlers) SecretkeySet(context.Context, api.SecretkeySetRequestObject) (api.SecretkeySetResponseObject, error) {
-	return nil, unmodelled("Secretkey_set")
-}
-
 func (handlers) SecretkeyDecrypt(context.Context, api.SecretkeyDecryptRequestObject) (api.SecretkeyDecryptResponseObject, error) {
 	return nil, unmodelled("Secretkey_decrypt")
 }

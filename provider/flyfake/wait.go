@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/emothe/emothe/provider/flyfake/api"
@@ -24,9 +25,12 @@ func (r waitTimeout) VisitMachinesWaitResponse(w http.ResponseWriter) error {
 // Clock, so tests need not wait real seconds.
 func (h handlers) MachinesWait(ctx context.Context, req api.MachinesWaitRequestObject) (api.MachinesWaitResponseObject, error) {
 	p := req.Params
-	want := "started"
+	want := []string{"started"}
 	if p.State != nil {
-		want = string(*p.State)
+		want = []string{string(*p.State)}
+	}
+	if rt, _ := ctx.Value(routeKey{}).(*route); rt != nil && len(rt.waitStates) > 0 {
+		want = rt.waitStates // several states, as the spec's description allows (lenient.go)
 	}
 	timeout := 60
 	if p.Timeout != nil {
@@ -55,7 +59,7 @@ func (h handlers) MachinesWait(ctx context.Context, req api.MachinesWaitRequestO
 		case res != nil:
 			return api.MachinesWait200JSONResponse(*res), nil
 		case !now.Before(deadline):
-			return waitTimeout{fmt.Sprintf("deadline_exceeded: machine failed to reach desired state, %s, currently %s", want, current)}, nil
+			return waitTimeout{fmt.Sprintf("deadline_exceeded: machine failed to reach desired state, %s, currently %s", strings.Join(want, ","), current)}, nil
 		}
 		next := deadline
 		if !wake.IsZero() && wake.Before(next) {
@@ -70,10 +74,10 @@ func (h handlers) MachinesWait(ctx context.Context, req api.MachinesWaitRequestO
 	}
 }
 
-// waitCheck reports whether the machine's version has reached want: a
+// waitCheck reports whether the machine's version has reached one of want: a
 // response when it has, else its current state and when it next changes on
 // its own (zero if never). Call it with the lock held.
-func (h handlers) waitCheck(appName, id, version, fromEvent, want string) (*api.WaitMachineResponse, string, time.Time, error) {
+func (h handlers) waitCheck(appName, id, version, fromEvent string, want []string) (*api.WaitMachineResponse, string, time.Time, error) {
 	_, m, err := h.findMachine(appName, id)
 	if err != nil {
 		return nil, "", time.Time{}, err
@@ -118,8 +122,14 @@ func (h handlers) waitCheck(appName, id, version, fromEvent, want string) (*api.
 	return nil, state, m.pendingAt, nil
 }
 
-// stateMatches tells whether a machine in state satisfies a wait for want.
-func stateMatches(state, want string) bool {
+// stateMatches tells whether a machine in state satisfies a wait for one
+// of wants.
+func stateMatches(state string, wants []string) bool {
+	return slices.ContainsFunc(wants, func(want string) bool { return stateIs(state, want) })
+}
+
+// stateIs tells whether a machine in state satisfies a wait for want.
+func stateIs(state, want string) bool {
 	switch want {
 	case state:
 		return true

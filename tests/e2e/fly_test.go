@@ -3,14 +3,18 @@
 // Pulumi CLI and the flyio provider plugin, against the Fly fake. The image
 // comes from config: pulumi-docker's plugin cannot be installed here, and
 // infra/fly's unit tests cover the build path.
+//
+// TestDevStack and TestProdStack run against the real Fly API instead when
+// the harness's switch is on (EMOTHE_E2E_FLY=1 and FLY_API_TOKEN; see
+// harness.NewFly and docs/fly-e2e.md); steps that need injected faults are
+// skipped there.
 package e2e
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"slices"
 	"sort"
 	"testing"
@@ -21,6 +25,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/emothe/emothe/provider/fly"
 	"github.com/emothe/emothe/provider/flyfake"
 	"github.com/emothe/emothe/tests/e2e/harness"
 )
@@ -67,21 +72,23 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// open starts a fake and opens the named committed stack on it, running
-// image1; the stack's transcript is logged when the test fails.
-func open(t *testing.T, name string, sec secrets) (*harness.Env, *harness.Stack) {
+// open starts a fake (or, through the harness's switch, goes to real Fly)
+// and opens the named committed stack on it, running the first of the two
+// images it returns; the stack's transcript is logged when the test fails.
+func open(t *testing.T, name string, sec secrets) (*harness.Env, *harness.Stack, [2]string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end to end: the Pulumi CLI and the provider against the Fly fake")
 	}
-	env := harness.New(t, testFake)
-	s := env.Stack(t, name, map[string]string{"emothe:image": image1}, sec.config())
+	env := harness.NewFly(t, testFake)
+	img := env.Images([2]string{image1, image2})
+	s := env.Stack(t, name, map[string]string{"emothe:image": img[0]}, sec.config())
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Log(s.Transcript())
 		}
 	})
-	return env, s
+	return env, s, img
 }
 
 // step runs one scenario of a sequence; the sequence stops at the first
@@ -95,30 +102,32 @@ func step(t *testing.T, name string, fn func(t *testing.T)) {
 
 func TestDevStack(t *testing.T) {
 	sec := newSecrets()
-	env, s := open(t, "dev", sec)
+	env, s, img := open(t, "dev", sec)
 	oldKey := sec.keyBase
 
 	step(t, "up from empty leaves the dev inventory", func(t *testing.T) {
 		s.Up(t)
-		st := env.Fake.State()
+		st := env.State(t)
 		require.Empty(t, st.Postgres, "dev runs its own Postgres, no Managed Postgres")
-		require.ElementsMatch(t, []string{"emothe-dev", "emothe-dev-db"}, appNames(st))
+		require.ElementsMatch(t, []string{s.App, s.App + "-db"}, appNames(st))
 
-		app := appOf(t, st, "emothe-dev")
+		app := appOf(t, st, s.App)
 		ms := live(app, groupApp)
 		require.Len(t, ms, 1)
 		m := ms[0]
 		assert.Equal(t, "mad", m.Region)
 		assert.Equal(t, "started", m.State)
-		assert.Equal(t, image1, *m.Config.Image)
-		assert.Equal(t, "emothe-dev.fly.dev", (*m.Config.Env)["APP_HOST"])
-		assert.Equal(t, int(app.Secrets.Version), m.MinSecretsVersion, "the machine boots with the current secrets")
+		assert.Equal(t, img[0], *m.Config.Image)
+		assert.Equal(t, s.App+".fly.dev", (*m.Config.Env)["APP_HOST"])
+		if env.SeesInternals() {
+			assert.Equal(t, int(app.Secrets.Version), m.MinSecretsVersion, "the machine boots with the current secrets")
+		}
 		assert.ElementsMatch(t, []string{"SECRET_KEY_BASE", "DATABASE_URL", "DATABASE_DIRECT_URL"}, keys(app.Secrets.Digests))
 		assert.ElementsMatch(t, []string{"shared_v4", "v6"}, ipTypes(app))
 		assert.Empty(t, app.Certificates, "dev has no domain")
 		assert.Len(t, releases(app), 1, "the first deploy ran the release command once")
 
-		db := appOf(t, st, "emothe-dev-db")
+		db := appOf(t, st, s.App+"-db")
 		dbm := live(db, groupApp)
 		require.Len(t, dbm, 1)
 		assert.Equal(t, "mad", dbm[0].Region)
@@ -131,65 +140,69 @@ func TestDevStack(t *testing.T) {
 		assert.Empty(t, db.IPs, "no public address")
 
 		assert.Equal(t, map[string]any{
-			"url": "https://emothe-dev.fly.dev", "image": image1, "appName": "emothe-dev",
-			"databaseHost": "emothe-dev-db.internal", "dnsRecords": []any{}, "backend": "fly",
+			"url": "https://" + s.App + ".fly.dev", "image": img[0], "appName": s.App,
+			"databaseHost": s.App + "-db.internal", "dnsRecords": []any{}, "backend": "fly",
 		}, s.Outputs(t))
 	})
 
 	step(t, "a second up changes nothing", func(t *testing.T) { noChanges(t, env, s) })
 
 	step(t, "changing a secret rolls the machines and nothing else", func(t *testing.T) {
-		before := env.Fake.State()
+		before := env.State(t)
 		sec.keyBase = randomHex(64)
 		s.SetConfig(t, auto.ConfigMap{"emothe:secretKeyBase": {Value: sec.keyBase, Secret: true}})
 		p := s.Preview(t)
 		// AppSecrets previews its new version as unknown, so the machines'
 		// roll shows in the preview too.
-		assert.ElementsMatch(t, []string{"emothe-dev-machines", "emothe-dev-secrets"}, p.Changed())
+		assert.ElementsMatch(t, []string{s.App + "-machines", s.App + "-secrets"}, p.Changed())
 		noReplace(t, p)
 
 		res := s.Up(t)
 		assert.Equal(t, map[string]int{"update": 2}, harness.Changes(res))
-		after := env.Fake.State()
-		old, app := appOf(t, before, "emothe-dev"), appOf(t, after, "emothe-dev")
-		assert.Greater(t, app.Secrets.Version, old.Secrets.Version, "the secrets version went up")
+		after := env.State(t)
+		old, app := appOf(t, before, s.App), appOf(t, after, s.App)
+		if env.SeesInternals() {
+			assert.Greater(t, app.Secrets.Version, old.Secrets.Version, "the secrets version went up")
+		}
 		assert.NotEqual(t, old.Secrets.Digests["SECRET_KEY_BASE"], app.Secrets.Digests["SECRET_KEY_BASE"])
 		assert.Equal(t, old.Secrets.Digests["DATABASE_URL"], app.Secrets.Digests["DATABASE_URL"])
 		m := live(app, groupApp)[0]
-		assert.Equal(t, int(app.Secrets.Version), m.MinSecretsVersion, "the machine rolled onto the new secrets")
+		if env.SeesInternals() {
+			assert.Equal(t, int(app.Secrets.Version), m.MinSecretsVersion, "the machine rolled onto the new secrets")
+		}
 		assert.NotEqual(t, live(old, groupApp)[0].Version, m.Version)
-		assert.Equal(t, versions(appOf(t, before, "emothe-dev-db")), versions(appOf(t, after, "emothe-dev-db")),
+		assert.Equal(t, versions(appOf(t, before, s.App+"-db")), versions(appOf(t, after, s.App+"-db")),
 			"the database machine is untouched")
 	})
 
 	step(t, "a failing migration fails the up and keeps the old image", func(t *testing.T) {
-		before := env.Fake.State()
-		require.NoError(t, env.Fake.SetFaults(flyfake.Faults{ReleaseExitCode: 3}))
-		defer func() { require.NoError(t, env.Fake.SetFaults(flyfake.Faults{})) }()
-		s.SetConfig(t, auto.ConfigMap{"emothe:image": {Value: image2}})
+		env.SetFaults(t, flyfake.Faults{ReleaseExitCode: 3})
+		defer env.SetFaults(t, flyfake.Faults{})
+		before := env.State(t)
+		s.SetConfig(t, auto.ConfigMap{"emothe:image": {Value: img[1]}})
 
 		_, err := s.TryUp(t)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), `release command ["migrate"] exited with code 3`)
-		app := appOf(t, env.Fake.State(), "emothe-dev")
+		app := appOf(t, env.State(t), s.App)
 		m := live(app, groupApp)
 		require.Len(t, m, 1)
-		assert.Equal(t, image1, *m[0].Config.Image, "the machine keeps the old image")
-		assert.Equal(t, versions(appOf(t, before, "emothe-dev")), versions(app), "no app machine changed")
+		assert.Equal(t, img[0], *m[0].Config.Image, "the machine keeps the old image")
+		assert.Equal(t, versions(appOf(t, before, s.App)), versions(app), "no app machine changed")
 	})
 
 	step(t, "changing the image updates the app machines only", func(t *testing.T) {
-		imageRollout(t, env, s, "emothe-dev", image2)
+		imageRollout(t, env, s, s.App, img[1])
 	})
 
 	step(t, "neither preview output nor state holds a plaintext secret", func(t *testing.T) {
-		noPlaintext(t, s, oldKey, sec.keyBase, sec.dbPassword, env.Fake.Token())
+		noPlaintext(t, s, oldKey, sec.keyBase, sec.dbPassword, env.Token())
 	})
 
 	step(t, "destroy leaves nothing in the fake", func(t *testing.T) {
 		_, err := s.TryDestroy(t)
 		require.NoError(t, err)
-		st := env.Fake.State()
+		st := env.State(t)
 		assert.Empty(t, st.Apps, "apps, and with them machines, volumes, secrets and IPs")
 		assert.Empty(t, st.Postgres)
 	})
@@ -197,61 +210,63 @@ func TestDevStack(t *testing.T) {
 
 func TestProdStack(t *testing.T) {
 	sec := newSecrets()
-	env, s := open(t, "prod", sec)
+	env, s, img := open(t, "prod", sec)
 
 	step(t, "up from empty leaves the prod inventory", func(t *testing.T) {
 		s.Up(t)
-		st := env.Fake.State()
-		require.Equal(t, []string{"emothe-prod"}, appNames(st), "Managed Postgres needs no app of ours")
-		app := appOf(t, st, "emothe-prod")
+		st := env.State(t)
+		require.Equal(t, []string{s.App}, appNames(st), "Managed Postgres needs no app of ours")
+		app := appOf(t, st, s.App)
 		assert.Equal(t, map[string]int{"mad": 2, "cdg": 2}, byRegion(live(app, groupApp)))
 		for _, m := range live(app, groupApp) {
 			assert.Equal(t, "started", m.State, m.ID)
-			assert.Equal(t, image1, *m.Config.Image, m.ID)
-			assert.Equal(t, "emothe.example.org", (*m.Config.Env)["APP_HOST"], m.ID)
-			assert.Equal(t, int(app.Secrets.Version), m.MinSecretsVersion, m.ID)
+			assert.Equal(t, img[0], *m.Config.Image, m.ID)
+			assert.Equal(t, s.Domain, (*m.Config.Env)["APP_HOST"], m.ID)
+			if env.SeesInternals() {
+				assert.Equal(t, int(app.Secrets.Version), m.MinSecretsVersion, m.ID)
+			}
 		}
 		assert.ElementsMatch(t, []string{"SECRET_KEY_BASE", "DATABASE_URL", "DATABASE_DIRECT_URL"}, keys(app.Secrets.Digests))
 		assert.ElementsMatch(t, []string{"shared_v4", "v6"}, ipTypes(app))
 		require.Len(t, app.Certificates, 1)
-		assert.Equal(t, "emothe.example.org", app.Certificates[0].Hostname)
+		assert.Equal(t, s.Domain, app.Certificates[0].Hostname)
 
 		require.Len(t, st.Postgres, 1)
 		pg := st.Postgres[0]
-		assert.Equal(t, "emothe-prod-db", pg.Name)
+		assert.Equal(t, s.App+"-db", pg.Name)
 		assert.Equal(t, "mad", pg.Region)
 		assert.Equal(t, "starter", pg.Plan)
 		assert.Equal(t, "ready", pg.Status)
-		assert.Equal(t, []string{"emothe-prod"}, pg.AttachedApps)
+		assert.Equal(t, []string{s.App}, pg.AttachedApps)
 
 		out := s.Outputs(t)
-		assert.Equal(t, "https://emothe.example.org", out["url"])
-		assert.Equal(t, image1, out["image"])
+		assert.Equal(t, "https://"+s.Domain, out["url"])
+		assert.Equal(t, img[0], out["image"])
 		assert.Equal(t, "fly", out["backend"])
 		host, _ := out["databaseHost"].(string)
 		assert.NotEmpty(t, host)
 		assert.NotContains(t, host, "@", "a host, no credentials")
 		records, _ := out["dnsRecords"].([]any)
 		require.NotEmpty(t, records)
-		assert.Contains(t, fmt.Sprint(records), "emothe.example.org")
+		assert.Contains(t, fmt.Sprint(records), s.Domain)
 	})
 
 	step(t, "a second up changes nothing", func(t *testing.T) { noChanges(t, env, s) })
 
 	step(t, "changing the image updates the app machines only", func(t *testing.T) {
-		imageRollout(t, env, s, "emothe-prod", image2)
+		imageRollout(t, env, s, s.App, img[1])
 	})
 
 	step(t, "changing a region replaces only its machines", func(t *testing.T) {
-		before := appOf(t, env.Fake.State(), "emothe-prod")
+		before := appOf(t, env.State(t), s.App)
 		s.SetConfig(t, auto.ConfigMap{"emothe:regions[1]": {Value: "ams"}})
 		p := s.Preview(t)
-		assert.Equal(t, []string{"emothe-prod-machines"}, p.Changed())
+		assert.Equal(t, []string{s.App + "-machines"}, p.Changed())
 		noReplace(t, p)
 
 		res := s.Up(t)
 		assert.Equal(t, map[string]int{"update": 1}, harness.Changes(res))
-		app := appOf(t, env.Fake.State(), "emothe-prod")
+		app := appOf(t, env.State(t), s.App)
 		assert.Equal(t, map[string]int{"mad": 2, "ams": 2}, byRegion(live(app, groupApp)))
 		assert.Equal(t, versionsIn(before, "mad"), versionsIn(app, "mad"), "the mad machines are untouched")
 		for _, m := range live(before, groupApp) {
@@ -263,21 +278,21 @@ func TestProdStack(t *testing.T) {
 	})
 
 	step(t, "neither preview output nor state holds a plaintext secret", func(t *testing.T) {
-		noPlaintext(t, s, sec.keyBase, env.Fake.Token(), postgresPassword(t, env))
+		noPlaintext(t, s, sec.keyBase, env.Token(), postgresPassword(t, env))
 	})
 
 	step(t, "destroy is refused while the database is protected", func(t *testing.T) {
-		before := env.Fake.State()
+		before := env.State(t)
 		env.Fake.ResetCalls()
 		_, err := s.TryDestroy(t)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "protected")
 		assert.Zero(t, env.Fake.Calls().Writes, "nothing was deleted: %v", writes(env.Fake.Calls()))
-		after := env.Fake.State()
+		after := env.State(t)
 		require.Len(t, after.Postgres, 1)
 		assert.Equal(t, "ready", after.Postgres[0].Status, "the database is still there")
-		assert.Equal(t, []string{"emothe-prod"}, after.Postgres[0].AttachedApps)
-		assert.Equal(t, versions(appOf(t, before, "emothe-prod")), versions(appOf(t, after, "emothe-prod")), "and so is the app")
+		assert.Equal(t, []string{s.App}, after.Postgres[0].AttachedApps)
+		assert.Equal(t, versions(appOf(t, before, s.App)), versions(appOf(t, after, s.App)), "and so is the app")
 	})
 }
 
@@ -309,11 +324,11 @@ func imageRollout(t *testing.T, env *harness.Env, s *harness.Stack, appName, ima
 	assert.Equal(t, "update", p.Steps[group].Diff["config.image"], "detailed diff %v", p.Steps[group].Diff)
 	noReplace(t, p)
 
-	before := appOf(t, env.Fake.State(), appName)
+	before := appOf(t, env.State(t), appName)
 	env.Fake.ResetCalls()
 	res := s.Up(t)
 	assert.Equal(t, map[string]int{"update": 1}, harness.Changes(res))
-	app := appOf(t, env.Fake.State(), appName)
+	app := appOf(t, env.State(t), appName)
 	ms := live(app, groupApp)
 	require.Len(t, ms, len(live(before, groupApp)))
 	for _, m := range ms {
@@ -405,25 +420,16 @@ func noPlaintext(t *testing.T, s *harness.Stack, values ...string) {
 	}
 }
 
-// postgresPassword asks the fake for the Managed Postgres user's password.
+// postgresPassword asks Fly for the Managed Postgres user's password.
 func postgresPassword(t *testing.T, env *harness.Env) string {
 	t.Helper()
-	pg := env.Fake.State().Postgres
+	pg := env.State(t).Postgres
 	require.Len(t, pg, 1)
-	req, err := http.NewRequest(http.MethodGet, env.APIURL+"/v1/postgres/"+pg[0].ID+"/users/fly-user/credentials", nil)
+	client, err := fly.New(fly.Config{Token: env.Token(), BaseURL: env.APIURL})
 	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+env.Fake.Token())
-	resp, err := http.DefaultClient.Do(req)
+	creds, err := client.PostgresCredentials(context.Background(), pg[0].ID, "fly-user")
 	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	var body struct {
-		Data struct {
-			Password string `json:"password"`
-		} `json:"data"`
-	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
-	return body.Data.Password
+	return creds.Password
 }
 
 func appNames(st flyfake.State) []string {

@@ -44,7 +44,7 @@ func drift(tb testing.TB, env *harness.Env, s *harness.Stack) flyfake.Calls {
 // addresses included), and refresh and drift only read: they write nothing
 // and change no output.
 func TestProdRefreshAndDriftOnlyRead(t *testing.T) {
-	env, s := open(t, "prod", newSecrets())
+	env, s, _ := open(t, "prod", newSecrets())
 	s.Up(t)
 	before := s.Outputs(t)
 	records := fmt.Sprint(before["dnsRecords"])
@@ -68,7 +68,7 @@ func closedURL(tb testing.TB) string {
 // An up against an API nobody answers fails with the URL and the setting
 // to fix, and does not claim a request may have succeeded.
 func TestUpAgainstAClosedPortNamesTheSetting(t *testing.T) {
-	_, s := open(t, "dev", newSecrets())
+	_, s, _ := open(t, "dev", newSecrets())
 	url := closedURL(t)
 	s.SetConfig(t, auto.ConfigMap{"flyio:apiUrl": {Value: url}})
 	_, err := s.TryUp(t)

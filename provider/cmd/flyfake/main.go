@@ -55,6 +55,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.Float64Var(&opts.Faults.TransientRate, "transient-rate", 0, "fraction (0 to 1) of calls failed with -transient-status")
 	fs.Float64Var(&opts.Faults.DropRate, "drop-rate", 0, "fraction (0 to 1) of calls performed but whose connection is then cut")
 	fs.BoolVar(&opts.Faults.UnhealthyChecks, "unhealthy-checks", false, "keep every machine check critical")
+	fs.BoolVar(&opts.Faults.OmitZeroExitCode, "omit-zero-exit-code", false, "leave exit_code out of exit events whose code is 0, as Fly may")
 	fs.IntVar(&opts.Faults.ReleaseExitCode, "release-exit-code", 0, "exit code of release-command machines")
 	fs.IntVar(&opts.Faults.CrashExitCode, "crash-exit-code", 0, "when not 0, every other machine exits with this code right after it starts")
 	if err := fs.Parse(args); err != nil {

@@ -34,7 +34,9 @@ type Env struct {
 }
 
 // New starts a fake with opts and a provider configured to use it. At the
-// end of the test it fails on any request that broke Fly's API spec.
+// end of the test it fails on any request that broke a strict reading of
+// Fly's API spec, even one Fly (and so the fake) serves: the project's client
+// keeps to the spec. It fails too on any answer of the fake that broke it.
 func New(t *testing.T, opts flyfake.Options) *Env {
 	t.Helper()
 	return NewWrapped(t, opts, nil)
@@ -47,7 +49,10 @@ func NewWrapped(t *testing.T, opts flyfake.Options, wrap func(fly.Client) fly.Cl
 	fake := flyfake.New(opts)
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
-	t.Cleanup(func() { assert.Empty(t, fake.Violations(), "requests that break Fly's API spec") })
+	t.Cleanup(func() {
+		assert.Empty(t, fake.Violations(), "requests that break a strict reading of Fly's API spec")
+		assert.Empty(t, fake.ResponseViolations(), "answers of the fake that break Fly's API spec")
+	})
 
 	server := NewServerWith(t, Factory(wrap), map[string]string{"token": fake.Token(), "apiUrl": srv.URL})
 

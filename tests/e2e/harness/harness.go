@@ -4,6 +4,11 @@
 // the inline program (internal/stackctl with infra.Run, exactly what main.go
 // runs) and provider/flyfake served on 127.0.0.1.
 //
+// NewFly is the one switch to the real Fly API: with EMOTHE_E2E_FLY=1 and
+// FLY_API_TOKEN set (realfly.go), its Env drives real Fly through the fake
+// as a recording proxy, with throwaway app names and the smallest machines,
+// and destroys everything when the test ends, failed or not.
+//
 // Every Env has its own Pulumi home, file state backend and passphrase, set
 // in the process environment (so tests using it cannot run in parallel),
 // and every Stack works on copies of Pulumi.yaml and Pulumi.<stack>.yaml: the
@@ -58,10 +63,15 @@ func Main(m *testing.M) {
 type Env struct {
 	Root string
 	// Dir is scratch space: state, Pulumi home, stack work directories.
-	Dir  string
+	Dir string
+	// Fake is the API the provider talks to. Against real Fly it is a
+	// recording proxy in front of it: its calls and violations are real
+	// Fly's, its own state is empty; read State instead.
 	Fake *flyfake.Fake
 	// APIURL is the fake's base URL, what `flyio:apiUrl` is set to.
 	APIURL string
+
+	real *realFly // nil on the fake
 }
 
 // New checks the Pulumi CLI, builds the provider plugin (once per test
@@ -69,6 +79,22 @@ type Env struct {
 // Pulumi environment at a fresh home and state directory. It fails, never
 // skips, when the CLI is missing.
 func New(tb testing.TB, opts flyfake.Options) *Env {
+	tb.Helper()
+	return newEnv(tb, opts, nil)
+}
+
+// NewFly is New, or, when EMOTHE_E2E_FLY=1 and FLY_API_TOKEN are set, an
+// Env on the real Fly API (see realfly.go for the other variables).
+func NewFly(tb testing.TB, opts flyfake.Options) *Env {
+	tb.Helper()
+	onFly := realFlyFromEnv(tb)
+	if onFly != nil {
+		opts = flyfake.Options{Upstream: onFly.upstream}
+	}
+	return newEnv(tb, opts, onFly)
+}
+
+func newEnv(tb testing.TB, opts flyfake.Options, onFly *realFly) *Env {
 	tb.Helper()
 	root := testenv.RepoRoot(tb)
 	cli := requirePulumi(tb)
@@ -97,8 +123,8 @@ func New(tb testing.TB, opts flyfake.Options) *Env {
 	tb.Setenv("PULUMI_BACKEND_URL", "file://"+state)
 	tb.Setenv("PULUMI_CONFIG_PASSPHRASE", Passphrase)
 	tb.Setenv("PULUMI_SKIP_UPDATE_CHECK", "true")
-	// Nothing may reach the real Fly API, nor take a token from the caller's
-	// environment.
+	// The provider takes its API and token from the stack's config alone,
+	// never from the caller's environment (real Fly's token was read above).
 	tb.Setenv("FLY_API_TOKEN", "")
 	tb.Setenv("FLY_FLAPS_BASE_URL", "")
 
@@ -106,11 +132,59 @@ func New(tb testing.TB, opts flyfake.Options) *Env {
 	srv := httptest.NewServer(fake) // 127.0.0.1 on a free port
 	tb.Cleanup(srv.Close)
 	tb.Cleanup(func() {
+		// Fly serves some requests a strict reading of its spec refuses;
+		// the project's client sends none of them.
 		if v := fake.Violations(); len(v) > 0 {
-			tb.Errorf("requests that break Fly's API spec: %+v", v)
+			tb.Errorf("requests that break a strict reading of Fly's API spec: %+v", v)
+		}
+		if v := fake.ResponseViolations(); len(v) > 0 {
+			tb.Errorf("answers of the fake that break Fly's API spec: %+v", v)
 		}
 	})
-	return &Env{Root: root, Dir: dir, Fake: fake, APIURL: srv.URL}
+	return &Env{Root: root, Dir: dir, Fake: fake, APIURL: srv.URL, real: onFly}
+}
+
+// Token is the API token the stacks are configured with.
+func (e *Env) Token() string {
+	if e.real != nil {
+		return e.real.token
+	}
+	return e.Fake.Token()
+}
+
+// State is what Fly holds for the stacks' apps: the fake's state, or the
+// same read from real Fly.
+func (e *Env) State(tb testing.TB) flyfake.State {
+	tb.Helper()
+	if e.real != nil {
+		return e.real.state(tb)
+	}
+	return e.Fake.State()
+}
+
+// SeesInternals tells whether State shows what Fly's API does not: secrets
+// versions, a machine's min_secrets_version, cordons. Only the fake does.
+func (e *Env) SeesInternals() bool { return e.real == nil }
+
+// SetFaults injects faults into the fake. Real Fly cannot be made to fail
+// on purpose, so there the test is skipped.
+func (e *Env) SetFaults(tb testing.TB, fl flyfake.Faults) {
+	tb.Helper()
+	if e.real != nil {
+		tb.Skip("injected faults need the fake; this run is against real Fly")
+	}
+	if err := e.Fake.SetFaults(fl); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// Images are the two releases the scenarios deploy: onFake on the fake,
+// real images of the service on real Fly.
+func (e *Env) Images(onFake [2]string) [2]string {
+	if e.real != nil {
+		return e.real.images
+	}
+	return onFake
 }
 
 // userPlugins is the plugin directory of the caller's own Pulumi home.

@@ -66,7 +66,7 @@ func (s *Stack) CLI(tb testing.TB, args ...string) string {
 func (e *Env) stackConfig(config, secrets map[string]string) auto.ConfigMap {
 	values := auto.ConfigMap{
 		"flyio:apiUrl": {Value: e.APIURL},
-		"flyio:token":  {Value: e.Fake.Token(), Secret: true},
+		"flyio:token":  {Value: e.Token(), Secret: true},
 	}
 	for k, v := range config {
 		values[k] = auto.ConfigValue{Value: v}

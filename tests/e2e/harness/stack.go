@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"gopkg.in/yaml.v3"
 
 	"github.com/emothe/emothe/infra"
 	"github.com/emothe/emothe/internal/stackctl"
@@ -28,6 +30,10 @@ type Stack struct {
 	Name string
 	Dir  string
 	St   auto.Stack
+	// App is the stack's Fly app name (emothe:appName), throwaway on real
+	// Fly; Domain is its emothe:domain, empty when it has none.
+	App    string
+	Domain string
 
 	mu sync.Mutex
 	// transcript is every operation's output, in order.
@@ -64,8 +70,29 @@ func (e *Env) Stack(tb testing.TB, name string, config, secrets map[string]strin
 	if err != nil {
 		tb.Fatalf("opening stack %s: %v", name, err)
 	}
-	s := &Stack{Name: name, Dir: dir, St: st}
-	s.SetConfig(tb, e.stackConfig(config, secrets))
+	var file struct{ Config map[string]any }
+	if err := yaml.Unmarshal(committed, &file); err != nil {
+		tb.Fatalf("%s: %v", stackFile, err)
+	}
+	plain := map[string]string{}
+	for k, v := range file.Config {
+		if str, ok := v.(string); ok {
+			plain[k] = str
+		}
+	}
+	s := &Stack{Name: name, Dir: dir, St: st, App: plain["emothe:appName"], Domain: plain["emothe:domain"]}
+	values := auto.ConfigMap{}
+	if e.real != nil {
+		var overrides map[string]string
+		overrides, s.App = e.real.configure(s, plain)
+		s.Domain = overrides["emothe:domain"]
+		for k, v := range overrides {
+			values[k] = auto.ConfigValue{Value: v}
+		}
+		tb.Cleanup(func() { e.real.cleanup(tb, s) })
+	}
+	maps.Copy(values, e.stackConfig(config, secrets))
+	s.SetConfig(tb, values)
 	return s
 }
 
@@ -186,15 +213,23 @@ func (s *Stack) TryDestroy(tb testing.TB) (auto.DestroyResult, error) {
 // secrets encrypted. (The Automation API's Export adds --show-secrets.)
 func (s *Stack) Export(tb testing.TB) string {
 	tb.Helper()
+	out, err := s.export()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+func (s *Stack) export() (string, error) {
 	cmd := exec.Command("pulumi", "stack", "export", "--stack", s.Name, "--non-interactive")
 	cmd.Dir = s.Dir
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		tb.Fatalf("pulumi stack export --stack %s: %v\n%s", s.Name, err, stderr.String())
+		return "", fmt.Errorf("pulumi stack export --stack %s: %w\n%s", s.Name, err, stderr.String())
 	}
-	return string(out)
+	return string(out), nil
 }
 
 // Outputs are the stack outputs' values (secret ones included).
