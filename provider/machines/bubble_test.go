@@ -34,10 +34,6 @@ type bubble struct {
 	client fly.Client
 	start  time.Time
 
-	// omitZeroExitCodes makes answers leave out exit_code when it is 0, as
-	// Fly does for a clean exit.
-	omitZeroExitCodes bool
-
 	mu  sync.Mutex
 	log []request
 	say []string
@@ -73,8 +69,7 @@ func newBubble(t *testing.T, opts flyfake.Options) *bubble {
 }
 
 var (
-	machinePath  = regexp.MustCompile(`^/v1/apps/[^/]+/machines(?:/([^/]+)(?:/([a-z]+))?)?$`)
-	zeroExitCode = regexp.MustCompile(`"exit_code":0,?`)
+	machinePath = regexp.MustCompile(`^/v1/apps/[^/]+/machines(?:/([^/]+)(?:/([a-z]+))?)?$`)
 )
 
 // RoundTrip serves req with the fake, in the caller's goroutine.
@@ -82,8 +77,9 @@ func (b *bubble) RoundTrip(req *http.Request) (*http.Response, error) {
 	var body []byte
 	if req.Body != nil {
 		body, _ = io.ReadAll(req.Body)
-		req.Body = io.NopCloser(bytes.NewReader(body))
 	}
+	// As a server's request, never a nil body.
+	req.Body = io.NopCloser(bytes.NewReader(body))
 	e := request{at: time.Since(b.start), nonce: req.Header.Get("fly-machine-lease-nonce"), query: req.URL.RawQuery, body: string(body)}
 	if m := machinePath.FindStringSubmatch(req.URL.Path); m != nil {
 		e.id, e.op = m[1], operation(req, m[1], m[2])
@@ -101,10 +97,6 @@ func (b *bubble) RoundTrip(req *http.Request) (*http.Response, error) {
 		var m struct{ ID, Nonce string }
 		_ = json.Unmarshal(rec.Body.Bytes(), &m)
 		e.id, e.nonce = m.ID, m.Nonce
-	}
-	if b.omitZeroExitCodes {
-		out := zeroExitCode.ReplaceAll(rec.Body.Bytes(), nil)
-		resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(out)), int64(len(out))
 	}
 	b.mu.Lock()
 	b.log = append(b.log, e)

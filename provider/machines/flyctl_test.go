@@ -306,8 +306,7 @@ func TestNoCapacityOnUpdateWithAVolumeFails(t *testing.T) {
 func TestReleaseCommandWithoutExitCodeSucceeds(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		b := newBubble(t, flyfake.Options{BootDelay: time.Second})
-		b.omitZeroExitCodes = true
+		b := newBubble(t, flyfake.Options{BootDelay: time.Second, Faults: flyfake.Faults{OmitZeroExitCode: true}})
 		in := webArgs("nginx:1", 1, "ams")
 		in.ReleaseCommand = []string{"migrate"}
 		b.mustUp(in)
