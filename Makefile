@@ -15,7 +15,7 @@ export PULUMI_SKIP_UPDATE_CHECK := true
 
 GO_TEST ?= go test -count=1 -timeout 30m
 
-.PHONY: all tools provider up preview destroy secrets drift test unit e2e bench codegen check-codegen lint
+.PHONY: all tools provider up preview destroy secrets drift stack rollback test unit e2e bench codegen check-codegen lint
 all: test
 
 ## tools: install and start what builds and tests need (idempotent).
@@ -42,9 +42,20 @@ destroy: tools provider
 drift: tools provider
 	go run ./tools/stack -stack $(STACK) drift
 
-## secrets: generate any unset stack secrets (never printed).
+## secrets: generate any unset stack secrets (never printed); ROTATE=<key>
+## regenerates that one (secretKeyBase) although it is set.
 secrets: tools
-	go run ./tools/stack -stack $(STACK) secrets
+	go run ./tools/stack -stack $(STACK) $(if $(ROTATE),-rotate $(ROTATE)) secrets
+
+## stack: create stack STACK on BACKEND (fly or compose): a commented
+## Pulumi.<stack>.yaml and the stack in the state backend.
+BACKEND ?= fly
+stack: tools
+	go run ./tools/stack -stack $(STACK) -backend $(BACKEND) stack
+
+## rollback: put back the previous successful release's image, or TO=<digest>.
+rollback: tools provider
+	go run ./tools/stack -stack $(STACK) $(if $(TO),-to $(TO)) rollback
 
 ## test: everything — codegen freshness, vet, unit, end-to-end.
 test: tools check-codegen lint

@@ -8,13 +8,14 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag/colors"
+
+	"github.com/emothe/emothe/internal/stackctl"
 )
 
 // Drift statuses, as the report's "status" field spells them.
@@ -24,9 +25,9 @@ const (
 	statusError = "error"
 )
 
-// driftReport is what `stack drift` prints on stdout. `preview --refresh
-// --expect-no-changes` fails the same way for drift and for errors; the
-// report is how a caller (drift.yml) tells them apart.
+// driftReport is what `stack drift` prints on stdout; the command fails
+// alike for drift and for errors, and the report is how a caller (drift.yml)
+// tells them apart.
 type driftReport struct {
 	Stack  string `json:"stack"`
 	Status string `json:"status"`
@@ -35,6 +36,10 @@ type driftReport struct {
 	Changes map[string]int `json:"changes,omitempty"`
 	// Resources are the resources the refreshed stack would change.
 	Resources []driftedResource `json:"resources,omitempty"`
+	// Providers are provider resources whose own configuration differs
+	// (a rotated token, another API URL). That is not drift: no resource
+	// changes, and the next `up` records the new configuration.
+	Providers []driftedResource `json:"providers,omitempty"`
 	// Errors are the error diagnostics, or the failure, of an errored run.
 	Errors []string `json:"errors,omitempty"`
 }
@@ -47,36 +52,24 @@ type driftedResource struct {
 	Diffs []string `json:"diffs,omitempty"`
 }
 
-// noChange are the operations that leave a resource as it is: those the
-// engine's --expect-no-changes ignores, and the refresh steps of --refresh,
-// which only read; what a refresh finds shows in the steps after it.
+// noChange are the operations that leave a resource as it is: "same", and
+// the refresh steps of --refresh, which only read; what a refresh finds
+// shows in the steps after it.
 var noChange = []apitype.OpType{
 	apitype.OpSame, apitype.OpRead, apitype.OpReadDiscard, apitype.OpReadReplacement, apitype.OpRefresh,
 }
 
-// drift previews st with a refresh first, expecting no changes, and prints
-// the report as JSON on out (the human-readable preview goes to progress).
-// It fails both when the stack drifted and when the preview failed.
-func drift(ctx context.Context, st auto.Stack, out, progress io.Writer) error {
-	stream := make(chan events.EngineEvent)
-	collected := make(chan []events.EngineEvent, 1)
-	go func() {
-		var all []events.EngineEvent
-		for e := range stream {
-			all = append(all, e)
-		}
-		collected <- all
-	}()
-	_, err := st.Preview(ctx, optpreview.Refresh(), optpreview.ExpectNoChanges(), optpreview.Diff(),
-		optpreview.EventStreams(stream), optpreview.ProgressStreams(progress), optpreview.ErrorProgressStreams(progress))
+// replaceSteps are the steps of a replacement besides the "replace" step,
+// which alone stands for it.
+var replaceSteps = []apitype.OpType{apitype.OpCreateReplacement, apitype.OpDeleteReplaced, apitype.OpDiscardReplaced}
 
-	// The stream closes once the CLI has sent its last event; a CLI that
-	// failed before connecting never opens it.
-	var evs []events.EngineEvent
-	select {
-	case evs = <-collected:
-	case <-time.After(10 * time.Second):
-	}
+// drift previews st with a refresh first and prints the report as JSON on
+// out (the human-readable preview goes to progress). It fails both when the
+// stack drifted and when the preview failed. The preview does not use
+// --expect-no-changes: that fails on a provider's new token as on drift.
+func drift(ctx context.Context, st auto.Stack, out, progress io.Writer) error {
+	_, evs, err := stackctl.Preview(ctx, st, optpreview.Refresh(), optpreview.Diff(),
+		optpreview.ProgressStreams(progress), optpreview.ErrorProgressStreams(progress))
 	report := classify(st.Name(), evs, err)
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
@@ -100,7 +93,7 @@ func drift(ctx context.Context, st auto.Stack, out, progress io.Writer) error {
 // propose changes that are not drift at all.
 func classify(stack string, evs []events.EngineEvent, previewErr error) driftReport {
 	r := driftReport{Stack: stack, Status: statusClean}
-	var summary *apitype.SummaryEvent
+	summarized := false
 	for _, e := range evs {
 		switch {
 		case e.Error != nil:
@@ -109,31 +102,31 @@ func classify(stack string, evs []events.EngineEvent, previewErr error) driftRep
 			r.Errors = append(r.Errors, colors.Never.Colorize(e.DiagnosticEvent.Message))
 		case e.ResourcePreEvent != nil:
 			m := e.ResourcePreEvent.Metadata
-			if !slices.Contains(noChange, m.Op) {
-				r.Resources = append(r.Resources, driftedResource{URN: m.URN, Type: m.Type, Op: string(m.Op), Diffs: m.Diffs})
+			if slices.Contains(noChange, m.Op) || slices.Contains(replaceSteps, m.Op) {
+				continue
 			}
+			d := driftedResource{URN: m.URN, Type: m.Type, Op: string(m.Op), Diffs: m.Diffs}
+			if strings.HasPrefix(m.Type, "pulumi:providers:") {
+				r.Providers = append(r.Providers, d)
+				continue
+			}
+			r.Resources = append(r.Resources, d)
+			if r.Changes == nil {
+				r.Changes = map[string]int{}
+			}
+			r.Changes[d.Op]++
 		case e.SummaryEvent != nil:
-			summary = e.SummaryEvent
-		}
-	}
-	if summary != nil {
-		for op, n := range summary.ResourceChanges {
-			if n > 0 && !slices.Contains(noChange, op) {
-				if r.Changes == nil {
-					r.Changes = map[string]int{}
-				}
-				r.Changes[string(op)] = n
-			}
+			summarized = true
 		}
 	}
 	switch {
 	case len(r.Errors) > 0:
 		r.Status = statusError
-	case summary == nil && previewErr != nil:
+	case !summarized && previewErr != nil:
 		// No summary: the preview never got as far as proposing anything.
 		r.Status = statusError
 		r.Errors = errorLines(previewErr)
-	case len(r.Changes) > 0 || len(r.Resources) > 0:
+	case len(r.Resources) > 0:
 		r.Status = statusDrift
 	case previewErr != nil:
 		r.Status = statusError

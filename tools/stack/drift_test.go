@@ -10,8 +10,12 @@ import (
 )
 
 func pre(op apitype.OpType, urn string, diffs ...string) events.EngineEvent {
+	return preOf("flyio:index:App", op, urn, diffs...)
+}
+
+func preOf(typ string, op apitype.OpType, urn string, diffs ...string) events.EngineEvent {
 	return events.EngineEvent{EngineEvent: apitype.EngineEvent{ResourcePreEvent: &apitype.ResourcePreEvent{
-		Metadata: apitype.StepEventMetadata{Op: op, URN: urn, Type: "flyio:index:App", Diffs: diffs},
+		Metadata: apitype.StepEventMetadata{Op: op, URN: urn, Type: typ, Diffs: diffs},
 	}}}
 }
 
@@ -23,12 +27,16 @@ func diagnostic(severity, msg string) events.EngineEvent {
 	return events.EngineEvent{EngineEvent: apitype.EngineEvent{DiagnosticEvent: &apitype.DiagnosticEvent{Severity: severity, Message: msg}}}
 }
 
-// expectNoChanges is how the CLI's failure reaches the Automation API: one
+// failedPreview is how the CLI's failure reaches the Automation API: one
 // error carrying the whole output.
-var expectNoChanges = errors.New("failed to run preview: exit status 7\ncode: 7\nstdout: ...\nstderr: error: no changes were expected but changes were proposed\n")
+var failedPreview = errors.New("failed to run preview: exit status 1\ncode: 1\nstdout: ...\nstderr: error: preview failed\n")
 
 func TestClassify(t *testing.T) {
-	const app = "urn:pulumi:dev::emothe::flyio:index:App::emothe-dev"
+	const (
+		app      = "urn:pulumi:dev::emothe::flyio:index:App::emothe-dev"
+		provider = "urn:pulumi:dev::emothe::pulumi:providers:flyio::default"
+		volume   = "urn:pulumi:dev::emothe::flyio:index:Volume::emothe-dev-db-data"
+	)
 	tests := []struct {
 		name   string
 		events []events.EngineEvent
@@ -48,9 +56,26 @@ func TestClassify(t *testing.T) {
 			pre(apitype.OpSame, app+"x"), pre(apitype.OpUpdate, app, "autostop", "machineCount"),
 			summary(map[apitype.OpType]int{"same": 4, "update": 1}),
 		},
-		err: expectNoChanges,
+		err: failedPreview,
 		want: driftReport{Stack: "dev", Status: statusDrift, Changes: map[string]int{"update": 1},
 			Resources: []driftedResource{{URN: app, Type: "flyio:index:App", Op: "update", Diffs: []string{"autostop", "machineCount"}}}},
+	}, {
+		name: "a provider whose token or API URL changed is not drift, and is reported apart",
+		events: []events.EngineEvent{
+			preOf("pulumi:providers:flyio", apitype.OpUpdate, provider, "token"), pre(apitype.OpSame, app),
+			summary(map[apitype.OpType]int{"same": 4, "update": 1}),
+		},
+		want: driftReport{Stack: "dev", Status: statusClean,
+			Providers: []driftedResource{{URN: provider, Type: "pulumi:providers:flyio", Op: "update", Diffs: []string{"token"}}}},
+	}, {
+		name: "a replacement is one change, not its three steps",
+		events: []events.EngineEvent{
+			preOf("flyio:index:Volume", apitype.OpCreateReplacement, volume), preOf("flyio:index:Volume", apitype.OpReplace, volume, "region"),
+			preOf("flyio:index:Volume", apitype.OpDeleteReplaced, volume),
+			summary(map[apitype.OpType]int{"same": 4, "replace": 1}),
+		},
+		want: driftReport{Stack: "dev", Status: statusDrift, Changes: map[string]int{"replace": 1},
+			Resources: []driftedResource{{URN: volume, Type: "flyio:index:Volume", Op: "replace", Diffs: []string{"region"}}}},
 	}, {
 		name: "an error diagnostic is an error, whatever else was proposed",
 		events: []events.EngineEvent{

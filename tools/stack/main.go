@@ -1,7 +1,7 @@
-// Command stack runs one Pulumi operation on a stack of this project through
-// the Automation API (see internal/stackctl): `make up`, `make preview`,
-// `make destroy` and `make secrets` call it, and the workflows in
-// .github/workflows call it for preview, up and drift.
+// Command stack runs one operation on a stack of this project through the
+// Automation API (see internal/stackctl): `make up`, `preview`, `destroy`,
+// `drift`, `secrets`, `stack` and `rollback` call it, and the workflows in
+// .github/workflows call it for preview, up, rollback and drift.
 package main
 
 import (
@@ -10,19 +10,35 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 
 	"github.com/emothe/emothe/internal/stackctl"
 )
 
+type options struct {
+	stack   string
+	refresh bool   // up: refresh first
+	rotate  string // secrets: the secret to regenerate
+	backend string // stack: the new stack's backend
+	to      string // rollback: the image to put back
+	summary string // preview: where to write the plan's Markdown summary
+}
+
 func main() {
-	name := flag.String("stack", "local", "stack name (Pulumi.<stack>.yaml)")
-	refresh := flag.Bool("refresh", false, "up: refresh the stack from the real resources first, so the update also undoes drift")
+	var o options
+	flag.StringVar(&o.stack, "stack", "local", "stack name (Pulumi.<stack>.yaml)")
+	flag.BoolVar(&o.refresh, "refresh", false, "up: refresh the stack from the real resources first, so the update also undoes drift")
+	flag.StringVar(&o.rotate, "rotate", "", "secrets: regenerate this secret setting (e.g. secretKeyBase) even though it is set")
+	flag.StringVar(&o.backend, "backend", "fly", "stack: the new stack's backend")
+	flag.StringVar(&o.to, "to", "", "rollback: the image to put back (name@sha256:…); default: the previous successful release's")
+	flag.StringVar(&o.summary, "summary", "", "preview: also write the plan's summary, risks first, as Markdown to this file")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: stack [-stack NAME] [-refresh] up|preview|destroy|secrets|drift")
+		fmt.Fprintln(os.Stderr, "usage: stack [flags] up|preview|destroy|drift|secrets|stack|rollback")
+		flag.PrintDefaults()
 	}
 	flag.Parse()
 	if flag.NArg() != 1 {
@@ -31,46 +47,76 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *name, flag.Arg(0), *refresh); err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
+	if err := run(ctx, o, flag.Arg(0)); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", message(err))
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, name, op string, refresh bool) error {
-	st, err := stackctl.Open(ctx, ".", name, nil)
+func run(ctx context.Context, o options, op string) error {
+	switch op {
+	case "up", "preview", "destroy", "drift", "secrets", "rollback":
+	case "stack":
+		if _, err := stackctl.Create(ctx, ".", o.stack, o.backend); err != nil {
+			return err
+		}
+		fmt.Printf("created stack %s (backend %s): Pulumi.%s.yaml lists its settings; next: make secrets STACK=%s, then make up STACK=%s\n",
+			o.stack, o.backend, o.stack, o.stack, o.stack)
+		return nil
+	default:
+		return fmt.Errorf("unknown operation %q: want up, preview, destroy, drift, secrets, stack or rollback", op)
+	}
+	st, err := stackctl.Open(ctx, ".", o.stack, nil)
 	if err != nil {
 		return err
 	}
 	// A local stack is self-contained: its secrets are generated on first use.
-	if op == "secrets" || (op == "up" && name == "local") {
-		keys, err := stackctl.EnsureSecrets(ctx, st)
-		if err != nil {
+	if op == "secrets" || (op == "up" && o.stack == "local") {
+		if err := secrets(ctx, st, o.rotate); err != nil || op == "secrets" {
 			return err
 		}
-		for _, k := range keys {
-			fmt.Printf("set %s (generated; not shown)\n", k)
-		}
-		if op == "secrets" {
-			return nil
-		}
 	}
+	upOpts := []optup.Option{optup.ProgressStreams(os.Stdout), optup.ErrorProgressStreams(os.Stderr)}
 	switch op {
 	case "up":
-		opts := []optup.Option{optup.ProgressStreams(os.Stdout), optup.ErrorProgressStreams(os.Stderr)}
-		if refresh {
-			opts = append(opts, optup.Refresh())
+		if o.refresh {
+			upOpts = append(upOpts, optup.Refresh())
 		}
-		_, err = st.Up(ctx, opts...)
+		_, err = stackctl.Up(ctx, st, upOpts...)
+	case "rollback":
+		_, err = stackctl.Rollback(ctx, st, o.to, os.Stdout, upOpts...)
 	case "preview":
-		_, err = st.Preview(ctx, optpreview.Diff(), optpreview.ProgressStreams(os.Stdout), optpreview.ErrorProgressStreams(os.Stderr))
+		err = preview(ctx, st, o.summary)
 	case "destroy":
 		_, err = st.Destroy(ctx, optdestroy.ProgressStreams(os.Stdout), optdestroy.ErrorProgressStreams(os.Stderr))
 	case "drift":
 		// The JSON report alone goes to stdout; the preview goes to stderr.
 		err = drift(ctx, st, os.Stdout, os.Stderr)
-	default:
-		return fmt.Errorf("unknown operation %q: want up, preview, destroy, secrets or drift", op)
 	}
 	return err
+}
+
+func secrets(ctx context.Context, st auto.Stack, rotate string) error {
+	if rotate != "" {
+		if err := stackctl.RotateSecret(ctx, st, rotate); err != nil {
+			return err
+		}
+		fmt.Printf("set emothe:%s (regenerated; not shown); the next up rolls the app onto it\n", rotate)
+	}
+	keys, err := stackctl.EnsureSecrets(ctx, st)
+	for _, k := range keys {
+		fmt.Printf("set %s (generated; not shown)\n", k)
+	}
+	return err
+}
+
+// message is what is left to say of err once the engine's output, which
+// the CLI streamed as it ran, is on the screen: the error of a failed CLI
+// run carries that whole output once more ("…\ncode: …\nstdout: …\nstderr: …").
+func message(err error) string {
+	s := err.Error()
+	if i := strings.Index(s, "\ncode: "); i >= 0 {
+		return s[:i] + "; the engine's output above says why"
+	}
+	return s
 }
