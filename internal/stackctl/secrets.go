@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
@@ -52,8 +53,8 @@ func EnsureSecrets(ctx context.Context, st auto.Stack) ([]string, error) {
 // The next `up` rolls the app onto it.
 func RotateSecret(ctx context.Context, st auto.Stack, key string) error {
 	if !slices.Contains(rotatable, key) {
-		return fmt.Errorf("ROTATE=%s: only %v can be regenerated; %s:databasePassword is the one Postgres was initialised with, and the others come from their owner (pulumi config set --secret %s:<key> …)",
-			key, rotatable, stack.Namespace, stack.Namespace)
+		return fmt.Errorf("ROTATE=%s: only %s can be regenerated; nothing was changed (Postgres keeps the databasePassword it was initialised with; other secrets come from their owner: pulumi config set --secret %s:<key> <value>)",
+			key, strings.Join(rotatable, ", "), stack.Namespace)
 	}
 	return generate(ctx, st, key)
 }
