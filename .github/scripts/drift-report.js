@@ -2,7 +2,9 @@
 // for actions/github-script: always in the job summary; on drift by opening,
 // or updating, the one open issue of that stack (label `drift`, found by a
 // hidden marker); on a clean check by closing that issue. An errored check
-// changes no issue and fails the step: an error is not drift.
+// changes no issue and fails the step: an error is not drift. Neither is a
+// provider's own configuration (a rotated token, another API URL): the
+// report lists it apart, and a check that finds only that is clean.
 //
 // Environment: STACK, REPORT (the report file).
 const fs = require('node:fs');
@@ -42,6 +44,14 @@ function render(report, marker, run) {
     );
   } else if (report.status === 'clean') {
     lines.push(`### Stack \`${report.stack}\`: no drift`, '', `[Checked](${run}): the resources match the program.`);
+    if ((report.providers ?? []).length > 0) {
+      lines.push(
+        '',
+        'Only the configuration of these providers differs (a new token or API URL, say), which changes no resource; the next deploy records it:',
+        '',
+        ...report.providers.map((p) => `- \`${name(p.urn)}\`: ${(p.diffs ?? []).map((d) => `\`${d}\``).join(', ')}`),
+      );
+    }
   } else {
     lines.push(
       `### Drift check of stack \`${report.stack}\` failed`,

@@ -2,8 +2,13 @@
 // one comment per stack, found again by a hidden marker and edited in place
 // on later pushes, so a pull request carries one current preview per stack.
 //
-// Environment: STACK, PREVIEW (file with the preview's output), OUTCOME (the
-// preview step's outcome: success or failure).
+// The comment opens with the plan (PLAN, Markdown that `tools/stack -summary`
+// builds from the preview's events): stateful resources replaced or deleted
+// first, then counts and changed resources. The full diff follows, folded.
+//
+// Environment: STACK, PREVIEW (file with the preview's output), PLAN (file
+// with the plan; missing when the preview failed), OUTCOME (the preview
+// step's outcome: success or failure).
 const fs = require('node:fs');
 
 // GitHub refuses comments over 65,536 characters.
@@ -19,8 +24,13 @@ function read(file) {
   return text.replaceAll('```', "'''");
 }
 
+// plan is the plan's Markdown, or '' when there is none.
+function plan(file) {
+  return file && fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trimEnd() : '';
+}
+
 module.exports = async ({ github, context, core }) => {
-  const { STACK: stack, PREVIEW: file, OUTCOME: outcome } = process.env;
+  const { STACK: stack, PREVIEW: file, PLAN: planFile, OUTCOME: outcome } = process.env;
   const marker = `<!-- emothe-preview:${stack} -->`;
   const ok = outcome === 'success';
   const { owner, repo } = context.repo;
@@ -31,6 +41,7 @@ module.exports = async ({ github, context, core }) => {
     `### ${ok ? 'Preview' : 'Preview failed'} of stack \`${stack}\``,
     `For commit ${sha} ([run](${run})).`,
     '',
+    ...(ok && plan(planFile) ? [plan(planFile), ''] : []),
     `<details${ok ? '' : ' open'}><summary>pulumi preview --diff</summary>`,
     '',
     '```',

@@ -52,6 +52,7 @@ func event(env *harness.Env, fields map[string]string) *ghContext {
 		"secrets.PULUMI_BACKEND_URL":                    os.Getenv("PULUMI_BACKEND_URL"),
 		"secrets.PULUMI_CONFIG_PASSPHRASE":              harness.Passphrase,
 		"inputs.image":                                  "",
+		"inputs.action":                                 "",
 		"github.event.pull_request.number":              "",
 		"github.event.pull_request.head.repo.full_name": "",
 	}
@@ -131,6 +132,7 @@ func TestWorkflowCommandsAgainstFake(t *testing.T) {
 		assert.Equal(t, 7, gh.Comments[0].IssueNumber)
 		assert.Contains(t, gh.Comments[0].Body, "<!-- emothe-preview:dev -->")
 		assert.Contains(t, gh.Comments[0].Body, "emothe-dev-machines")
+		assert.Contains(t, gh.Comments[0].Body, "**Plan:** ", "the plan from the preview's events opens the comment")
 	})
 
 	stage(t, "a push to main brings up dev", func(t *testing.T) {
@@ -161,6 +163,32 @@ func TestWorkflowCommandsAgainstFake(t *testing.T) {
 		assert.Equal(t, []string{devImage}, images(t, env, "emothe-prod"), "prod runs exactly dev's digest")
 	})
 
+	dispatch := func(action, image string) *ghContext {
+		return event(env, map[string]string{"github.event_name": "workflow_dispatch", "github.ref": "refs/heads/main",
+			"inputs.action": action, "inputs.image": image})
+	}
+	const earlier = "registry.fly.io/emothe-dev@sha256:0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e"
+
+	stage(t, "a manual rollback of prod with one release only is refused", func(t *testing.T) {
+		r := run(t, deploy, "prod", dispatch("rollback", ""))
+		assert.False(t, r.ok)
+		assert.Equal(t, "skipped", r.steps["up"].outcome, "no promotion on a rollback")
+		assert.Contains(t, r.log, "no earlier successful release than "+devImage)
+		assert.Equal(t, []string{devImage}, images(t, env, "emothe-prod"))
+	})
+
+	stage(t, "a manual rollback puts back a digest given, then the previous release", func(t *testing.T) {
+		r := run(t, deploy, "prod", dispatch("rollback", earlier))
+		ok(t, r)
+		assert.Equal(t, earlier, r.output(t, "report", "image"))
+		assert.Equal(t, []string{earlier}, images(t, env, "emothe-prod"))
+
+		r = run(t, deploy, "prod", dispatch("rollback", ""))
+		ok(t, r)
+		assert.Contains(t, r.log, "stack prod: rolling back from "+earlier+" to "+devImage)
+		assert.Equal(t, []string{devImage}, images(t, env, "emothe-prod"))
+	})
+
 	nightly := func(stack string) *ghContext {
 		c := event(env, map[string]string{"github.event_name": "schedule", "github.ref": "refs/heads/main"})
 		return matrix(t, drift.job(t, "drift"), stack, c)
@@ -173,6 +201,19 @@ func TestWorkflowCommandsAgainstFake(t *testing.T) {
 			assert.Equal(t, "clean", r.output(t, "drift", "status"), stack)
 			assert.Contains(t, r.summary, "no drift", stack)
 		}
+		assert.Empty(t, ws.gh(t).Issues)
+	})
+
+	stage(t, "a new API URL, the provider's own configuration, is not drift", func(t *testing.T) {
+		pristine := ws.pristine["Pulumi.dev.yaml"]
+		t.Cleanup(func() { ws.pristine["Pulumi.dev.yaml"] = pristine })
+		require.Contains(t, string(pristine), "http://127.0.0.1:")
+		ws.pristine["Pulumi.dev.yaml"] = []byte(strings.ReplaceAll(string(pristine), "http://127.0.0.1:", "http://localhost:"))
+		r := run(t, drift, "drift", nightly("dev"))
+		ok(t, r)
+		assert.Equal(t, "clean", r.output(t, "drift", "status"))
+		assert.Contains(t, r.summary, "Only the configuration of these providers differs")
+		assert.Contains(t, r.summary, "`apiUrl`")
 		assert.Empty(t, ws.gh(t).Issues)
 	})
 

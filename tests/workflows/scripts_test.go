@@ -92,12 +92,16 @@ func TestPinImageRefusesAnUnpinnedReference(t *testing.T) {
 }
 
 // previewComment runs the preview step's github-script against the
-// stand-in GitHub, for a preview that printed text and ended in outcome.
-func previewComment(t *testing.T, state, stack, text, outcome string) (string, bool) {
+// stand-in GitHub, for a preview that printed text, summed up as plan (none
+// when empty), and ended in outcome.
+func previewComment(t *testing.T, state, stack, text, plan, outcome string) (string, bool) {
 	t.Helper()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "preview.txt")
 	must(t, os.WriteFile(file, []byte(text), 0o600))
+	if plan != "" {
+		must(t, os.WriteFile(filepath.Join(dir, "plan.md"), []byte(plan), 0o600))
+	}
 	step := load(t, "preview.yml").job(t, "preview").step(t, "Comment on the pull request")
 	js := filepath.Join(dir, "step.js")
 	must(t, os.WriteFile(js, []byte(step.With["script"]), 0o600))
@@ -105,7 +109,7 @@ func previewComment(t *testing.T, state, stack, text, outcome string) (string, b
 	must(t, err)
 	cmd := exec.Command("node", runner, js, state)
 	cmd.Dir = testenv.RepoRoot(t)
-	cmd.Env = append(os.Environ(), "STACK="+stack, "PREVIEW="+file, "OUTCOME="+outcome,
+	cmd.Env = append(os.Environ(), "STACK="+stack, "PREVIEW="+file, "PLAN="+filepath.Join(dir, "plan.md"), "OUTCOME="+outcome,
 		"GITHUB_STEP_SUMMARY="+filepath.Join(dir, "summary"),
 		"GITHUB_SCRIPT_CONTEXT="+scriptContext(&ghContext{values: map[string]string{"github.event.pull_request.number": "12"}}))
 	out, err := cmd.CombinedOutput()
@@ -119,17 +123,20 @@ func TestPreviewComment(t *testing.T) {
 		{"id": 100, "issue_number": 12, "body": "<!-- emothe-preview:dev -->\nquoted by a person", "user": {"type": "User"}}
 	], "issues": [], "labels": [], "nextId": 1}`), 0o600))
 
-	out, ok := previewComment(t, state, "dev", "+ flyio:index:App emothe-dev create\n```\n", "success")
+	const plan = "> [!WARNING]\n> - **replace** volume `emothe-dev-db-data`, forced by `region`\n\n**Plan:** 0 to create, 0 to update, 1 to replace, 0 to delete.\n"
+	out, ok := previewComment(t, state, "dev", "+ flyio:index:App emothe-dev create\n```\n", plan, "success")
 	require.True(t, ok, out)
 	gh := w.gh(t)
 	require.Len(t, gh.Comments, 2, "a person's comment with the marker is not the bot's")
 	first := gh.Comments[1]
 	assert.True(t, strings.HasPrefix(first.Body, "<!-- emothe-preview:dev -->\n### Preview of stack `dev`"))
 	assert.Contains(t, first.Body, "+ flyio:index:App emothe-dev create")
+	warning, details := strings.Index(first.Body, "> [!WARNING]"), strings.Index(first.Body, "<details><summary>")
+	assert.True(t, warning > 0 && warning < details, "the plan, its warning first, comes before the folded diff:\n%s", first.Body)
 	assert.Contains(t, first.Body, "fedcba9", "names the pull request's head commit")
 	assert.Equal(t, 1, strings.Count(first.Body, "```\n")-1, "the output's own fence is defused")
 
-	out, ok = previewComment(t, state, "dev", "error: boom", "failure")
+	out, ok = previewComment(t, state, "dev", "error: boom", "", "failure")
 	require.True(t, ok, out)
 	gh = w.gh(t)
 	require.Len(t, gh.Comments, 2, "the next push edits the comment")
@@ -139,7 +146,7 @@ func TestPreviewComment(t *testing.T) {
 	assert.Equal(t, "<!-- emothe-preview:dev -->\nquoted by a person", gh.Comments[0].Body)
 
 	long := strings.Repeat("x", 70000) + "THE END"
-	out, ok = previewComment(t, state, "prod", long, "success")
+	out, ok = previewComment(t, state, "prod", long, "", "success")
 	require.True(t, ok, out)
 	gh = w.gh(t)
 	require.Len(t, gh.Comments, 3, "another stack, another comment")

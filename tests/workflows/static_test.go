@@ -110,9 +110,14 @@ func TestDeployShape(t *testing.T) {
 		assert.Equal(t, "deploy-"+stack, j.Concurrency.Group)
 		assert.False(t, j.Concurrency.CancelInProgress, "a running deploy is never cancelled")
 	}
-	pin := w.job(t, "prod").step(t, "Pin the image")
-	assert.Contains(t, pin.Run, `pin-image.sh "$STACK" "${IMAGE:-dev}"`, "prod gets dev's digest unless given one")
-	assert.Equal(t, "${{ inputs.image }}", pin.Env["IMAGE"])
+	prod := w.job(t, "prod")
+	pin := prod.step(t, "Pin the image")
+	assert.Contains(t, pin.Run, `pin-image.sh "$STACK" dev`, "prod gets dev's digest")
+	assert.Equal(t, "inputs.action != 'rollback'", pin.If)
+	assert.Equal(t, "inputs.action != 'rollback'", prod.step(t, "Up").If)
+	rollback := prod.step(t, "Roll back")
+	assert.Equal(t, "inputs.action == 'rollback'", rollback.If, "a manual dispatch rolls back with make rollback's command")
+	assert.Equal(t, "${{ inputs.image }}", rollback.Env["IMAGE"])
 }
 
 // TestPulumiStepsUseTheMakeEntryPoint: every Pulumi step runs the command
@@ -122,7 +127,7 @@ func TestPulumiStepsUseTheMakeEntryPoint(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "Makefile"))
 	require.NoError(t, err)
 	makefile := string(b)
-	entry := regexp.MustCompile(`go run \./tools/stack -stack "\$STACK"( -refresh)? (\w+)`)
+	entry := regexp.MustCompile(`go run \./tools/stack -stack "\$STACK"(?: -\w+(?: "[^"]*")?)* (\w+)`)
 	ops := map[string][]string{}
 	for _, f := range workflowFiles {
 		w := load(t, f)
@@ -130,7 +135,7 @@ func TestPulumiStepsUseTheMakeEntryPoint(t *testing.T) {
 			for _, s := range j.Steps {
 				assert.NotContains(t, s.Run, "${{", "%s job %s step %q: pass expressions through env:, never into a script", f, id, s.Name)
 				for _, m := range entry.FindAllStringSubmatch(s.Run, -1) {
-					ops[f] = append(ops[f], m[2])
+					ops[f] = append(ops[f], m[1])
 				}
 				if strings.Contains(s.Run, "tools/stack") {
 					assert.Regexp(t, entry, s.Run, "%s job %s step %q", f, id, s.Name)
@@ -139,11 +144,12 @@ func TestPulumiStepsUseTheMakeEntryPoint(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []string{"preview"}, ops["preview.yml"])
-	assert.Equal(t, []string{"up", "up"}, ops["deploy.yml"])
+	assert.Equal(t, []string{"up", "up", "rollback"}, ops["deploy.yml"])
 	assert.Equal(t, []string{"drift"}, ops["drift.yml"])
 	for _, op := range []string{"preview", "up"} {
 		assert.Contains(t, makefile, "go run ./tools/stack -stack $(STACK) "+op, "the Makefile's %s target", op)
 	}
+	assert.Contains(t, makefile, "go run ./tools/stack -stack $(STACK) $(if $(TO),-to $(TO)) rollback", "the Makefile's rollback target")
 }
 
 // TestForksAreToldWhy: preview jobs know whether the pull request comes from
