@@ -22,5 +22,5 @@ cat >>"${GITHUB_STEP_SUMMARY:-/dev/null}" <<MD
 | image | \`$image\` |
 | commit | \`${GITHUB_SHA:-unknown}\` |
 
-Roll back to this release with: \`gh workflow run deploy.yml -f image=$image\` (prod) — see docs/rollback.md.
+Roll back to this release with: \`make rollback STACK=$stack TO=$image\`, or for prod \`gh workflow run deploy.yml -f action=rollback -f image=$image\`; see docs/rollback.md.
 MD
