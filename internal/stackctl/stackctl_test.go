@@ -2,10 +2,12 @@ package stackctl
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -68,4 +70,30 @@ func TestUnknownStackIsRefusedAndCreatesNothing(t *testing.T) {
 	history, err := Releases(ctx, st)
 	require.NoError(t, err)
 	assert.Equal(t, []Release{failed(v2, 2), ok(v1, 1)}, history)
+}
+
+// Check stops a configuration the program refuses, with the program's own
+// message and before anything is registered, and leaves every later error
+// to the engine's run.
+func TestCheck(t *testing.T) {
+	root, _ := project(t)
+	ctx := context.Background()
+	require.NoError(t, os.WriteFile(filepath.Join(root, "Pulumi.dev.yaml"),
+		[]byte("config:\n  emothe:backend: fly\n  emothe:appName: emothe-dev\n  emothe:dedicatedIpv4: \"yes\"\n"), 0o600))
+	st, err := Open(ctx, root, "dev", nil)
+	require.NoError(t, err)
+
+	err = Check(ctx, st, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `emothe:dedicatedIpv4 = "yes"`)
+	assert.NotContains(t, err.Error(), "error occurred", "the SDK's multierror list is unwrapped")
+
+	late := func(ctx *pulumi.Context) error {
+		var r pulumi.ResourceState
+		if err := ctx.RegisterComponentResource("emothe:test:Thing", "thing", &r); err != nil {
+			return err
+		}
+		return errors.New("an error after registering: the engine reports it")
+	}
+	assert.NoError(t, Check(ctx, st, late))
 }

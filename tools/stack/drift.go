@@ -68,11 +68,19 @@ var replaceSteps = []apitype.OpType{apitype.OpCreateReplacement, apitype.OpDelet
 // stack drifted and when the preview failed. The preview does not use
 // --expect-no-changes: that fails on a provider's new token as on drift.
 func drift(ctx context.Context, st auto.Stack, out, progress io.Writer) error {
-	_, evs, err := stackctl.Preview(ctx, st, optpreview.Refresh(), optpreview.Diff(),
-		optpreview.ProgressStreams(progress), optpreview.ErrorProgressStreams(progress))
-	report := classify(st.Name(), evs, err)
+	var report driftReport
+	err := stackctl.Check(ctx, st, nil)
+	if err != nil {
+		report = driftReport{Stack: st.Name(), Status: statusError, Errors: []string{err.Error()}}
+	} else {
+		var evs []events.EngineEvent
+		_, evs, err = stackctl.Preview(ctx, st, optpreview.Refresh(), optpreview.Diff(),
+			optpreview.ProgressStreams(progress), optpreview.ErrorProgressStreams(progress))
+		report = classify(st.Name(), evs, err)
+	}
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // commands in errors keep their <placeholders>
 	if encErr := enc.Encode(report); encErr != nil {
 		return fmt.Errorf("write the drift report: %w", encErr)
 	}

@@ -76,6 +76,13 @@ func run(ctx context.Context, o options, op string) error {
 			return err
 		}
 	}
+	// A configuration the program refuses stops here, in one line, before
+	// the engine runs and writes anything. (drift reports it in its JSON.)
+	if op != "destroy" && op != "drift" {
+		if err := stackctl.Check(ctx, st, nil); err != nil {
+			return err
+		}
+	}
 	upOpts := []optup.Option{optup.ProgressStreams(os.Stdout), optup.ErrorProgressStreams(os.Stderr)}
 	switch op {
 	case "up":
