@@ -22,7 +22,11 @@ func Preview(ctx context.Context, st auto.Stack, opts ...optpreview.Option) (aut
 		}
 		collected <- all
 	}()
-	res, err := st.Preview(ctx, append(opts, optpreview.EventStreams(stream))...)
+	var given optpreview.Options // EventStreams replaces the caller's streams: keep them
+	for _, o := range opts {
+		o.ApplyOption(&given)
+	}
+	res, err := st.Preview(ctx, append(opts, optpreview.EventStreams(append(given.EventStreams, stream)...))...)
 	return res, await(collected), err
 }
 

@@ -113,7 +113,11 @@ func Up(ctx context.Context, st auto.Stack, opts ...optup.Option) (auto.UpResult
 		}
 		changed <- seen
 	}()
-	res, err := st.Up(ctx, append(opts, optup.EventStreams(stream))...)
+	var given optup.Options // EventStreams replaces the caller's streams: keep them
+	for _, o := range opts {
+		o.ApplyOption(&given)
+	}
+	res, err := st.Up(ctx, append(opts, optup.EventStreams(append(given.EventStreams, stream)...))...)
 	touched := await(changed)
 	r := Release{OK: err == nil, Time: time.Now()}
 	switch {

@@ -7,7 +7,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -96,4 +100,65 @@ func TestCheck(t *testing.T) {
 		return errors.New("an error after registering: the engine reports it")
 	}
 	assert.NoError(t, Check(ctx, st, late))
+}
+
+// Up records what each update leaves the stack on, and the caller's own
+// event streams still get every event.
+func TestUpRecordsReleases(t *testing.T) {
+	root, _ := project(t)
+	ctx := context.Background()
+	var fail, early bool
+	program := func(ctx *pulumi.Context) error {
+		if early {
+			return errors.New("a configuration error: nothing registered")
+		}
+		var r pulumi.ResourceState
+		if err := ctx.RegisterComponentResource("emothe:test:Thing", "thing", &r); err != nil {
+			return err
+		}
+		if fail { // after a change: a new resource
+			var r2 pulumi.ResourceState
+			if err := ctx.RegisterComponentResource("emothe:test:Thing", "rollout", &r2); err != nil {
+				return err
+			}
+			return errors.New("the rollout failed")
+		}
+		ctx.Export("image", pulumi.String(config.Get(ctx, "emothe:image")))
+		return nil
+	}
+	st, err := Open(ctx, root, "dev", program)
+	require.NoError(t, err)
+	setImage := func(image string) {
+		require.NoError(t, st.SetConfig(ctx, "emothe:image", auto.ConfigValue{Value: image}))
+	}
+
+	setImage(v1)
+	mine := make(chan events.EngineEvent)
+	seen := make(chan int)
+	go func() {
+		n := 0
+		for range mine {
+			n++
+		}
+		seen <- n
+	}()
+	_, err = Up(ctx, st, optup.EventStreams(mine))
+	require.NoError(t, err)
+	assert.Positive(t, <-seen, "the caller's stream got the events")
+
+	setImage(v2)
+	fail = true
+	_, err = Up(ctx, st)
+	require.ErrorContains(t, err, "the rollout failed")
+
+	setImage(v3)
+	early = true
+	_, err = Up(ctx, st)
+	require.Error(t, err)
+
+	history, err := Releases(ctx, st)
+	require.NoError(t, err)
+	require.Len(t, history, 2, "the update that changed nothing is not recorded: %v", history)
+	assert.Equal(t, []bool{false, true}, []bool{history[0].OK, history[1].OK})
+	assert.Equal(t, []string{v2, v1}, []string{history[0].Image, history[1].Image})
 }

@@ -18,12 +18,15 @@ import (
 	"github.com/emothe/emothe/tests/e2e/harness"
 )
 
-// up runs stackctl.Up, the `make up` path that records the release.
+// up runs stackctl.Up, the `make up` path that records the release; the
+// engine's output is logged when it fails.
 func up(tb testing.TB, s *harness.Stack) error {
 	tb.Helper()
 	var out strings.Builder
 	_, err := stackctl.Up(context.Background(), s.St, optup.ProgressStreams(&out), optup.ErrorProgressStreams(&out))
-	tb.Log(out.String())
+	if err != nil {
+		tb.Log(out.String())
+	}
 	return err
 }
 
