@@ -14,6 +14,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/emothe/emothe/infra/stack"
 )
 
 // project lays out a project with one stack file (dev) and points the
@@ -161,4 +163,18 @@ func TestUpRecordsReleases(t *testing.T) {
 	require.Len(t, history, 2, "the update that changed nothing is not recorded: %v", history)
 	assert.Equal(t, []bool{false, true}, []bool{history[0].OK, history[1].OK})
 	assert.Equal(t, []string{v2, v1}, []string{history[0].Image, history[1].Image})
+}
+
+// A stack that protects its database is not destroyed: the refusal names
+// the setting, before the engine runs.
+func TestDestroyRefusesAProtectedDatabase(t *testing.T) {
+	root, _ := project(t)
+	ctx := context.Background()
+	require.NoError(t, os.WriteFile(filepath.Join(root, "Pulumi.dev.yaml"),
+		[]byte("config:\n  emothe:backend: fly\n  emothe:protectDatabase: true\n"), 0o600))
+	st, err := Open(ctx, root, "dev", nil)
+	require.NoError(t, err)
+	_, err = Destroy(ctx, st)
+	require.ErrorIs(t, err, stack.ErrProtected)
+	assert.ErrorContains(t, err, "emothe:protectDatabase")
 }

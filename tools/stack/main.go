@@ -95,7 +95,7 @@ func run(ctx context.Context, o options, op string) error {
 	case "preview":
 		err = preview(ctx, st, o.summary)
 	case "destroy":
-		_, err = st.Destroy(ctx, optdestroy.ProgressStreams(os.Stdout), optdestroy.ErrorProgressStreams(os.Stderr))
+		_, err = stackctl.Destroy(ctx, st, optdestroy.ProgressStreams(os.Stdout), optdestroy.ErrorProgressStreams(os.Stderr))
 	case "drift":
 		// The JSON report alone goes to stdout; the preview goes to stderr.
 		err = drift(ctx, st, os.Stdout, os.Stderr)
