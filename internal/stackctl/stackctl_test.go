@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
@@ -33,6 +34,18 @@ func project(t *testing.T) (root, state string) {
 	require.NoError(t, os.WriteFile(filepath.Join(root, "Pulumi.yaml"), []byte("name: emothe\nruntime: go\n"), 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(root, "Pulumi.dev.yaml"), []byte("config:\n  emothe:backend: fly\n"), 0o600))
 	return root, state
+}
+
+// devWith opens the project's dev stack, a Fly stack with settings
+// ("key: value" lines).
+func devWith(t *testing.T, settings ...string) auto.Stack {
+	t.Helper()
+	root, _ := project(t)
+	file := "config:\n  emothe:backend: fly\n  " + strings.Join(settings, "\n  ") + "\n"
+	require.NoError(t, os.WriteFile(filepath.Join(root, "Pulumi.dev.yaml"), []byte(file), 0o600))
+	st, err := Open(context.Background(), root, "dev", nil)
+	require.NoError(t, err)
+	return st
 }
 
 func stateFiles(t *testing.T, state string) []string {
@@ -82,14 +95,10 @@ func TestUnknownStackIsRefusedAndCreatesNothing(t *testing.T) {
 // message and before anything is registered, and leaves every later error
 // to the engine's run.
 func TestCheck(t *testing.T) {
-	root, _ := project(t)
 	ctx := context.Background()
-	require.NoError(t, os.WriteFile(filepath.Join(root, "Pulumi.dev.yaml"),
-		[]byte("config:\n  emothe:backend: fly\n  emothe:appName: emothe-dev\n  emothe:dedicatedIpv4: \"yes\"\n"), 0o600))
-	st, err := Open(ctx, root, "dev", nil)
-	require.NoError(t, err)
+	st := devWith(t, "emothe:appName: emothe-dev", `emothe:dedicatedIpv4: "yes"`)
 
-	err = Check(ctx, st, nil)
+	err := Check(ctx, st, nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `emothe:dedicatedIpv4 = "yes"`)
 	assert.NotContains(t, err.Error(), "error occurred", "the SDK's multierror list is unwrapped")
@@ -168,13 +177,8 @@ func TestUpRecordsReleases(t *testing.T) {
 // A stack that protects its database is not destroyed: the refusal names
 // the setting, before the engine runs.
 func TestDestroyRefusesAProtectedDatabase(t *testing.T) {
-	root, _ := project(t)
-	ctx := context.Background()
-	require.NoError(t, os.WriteFile(filepath.Join(root, "Pulumi.dev.yaml"),
-		[]byte("config:\n  emothe:backend: fly\n  emothe:protectDatabase: true\n"), 0o600))
-	st, err := Open(ctx, root, "dev", nil)
-	require.NoError(t, err)
-	_, err = Destroy(ctx, st)
+	st := devWith(t, "emothe:protectDatabase: true")
+	_, err := Destroy(context.Background(), st)
 	require.ErrorIs(t, err, stack.ErrProtected)
 	assert.ErrorContains(t, err, "emothe:protectDatabase")
 }
