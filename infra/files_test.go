@@ -98,7 +98,11 @@ func stackRaw(t *testing.T, name string) stack.Raw {
 	var f struct {
 		Config map[string]any `yaml:"config"`
 	}
-	readYAML(t, "Pulumi."+name+".yaml", &f)
+	file := "Pulumi." + name + ".yaml"
+	if name == "local" {
+		file = stackctlLocalTemplate // the local stack's own file is made from it on first use
+	}
+	readYAML(t, file, &f)
 	raw := stack.Raw{Stack: name, Values: map[string]string{}, Secrets: map[string]bool{},
 		Inputs: map[string]string{"flyio:token": "FlyV1 test-token"}}
 	for k, v := range f.Config {
@@ -117,6 +121,10 @@ func stackRaw(t *testing.T, name string) stack.Raw {
 	}
 	return raw
 }
+
+// stackctlLocalTemplate is internal/stackctl's LocalTemplate (that package
+// imports this one).
+const stackctlLocalTemplate = "stacks/local.yaml"
 
 // The committed stacks load cleanly once their secrets are set.
 func TestStackFilesAreValid(t *testing.T) {

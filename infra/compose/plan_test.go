@@ -224,10 +224,10 @@ func TestPlanHoldsNoSecret(t *testing.T) {
 	assert.True(t, strings.HasPrefix(url, "postgres://emothe:"))
 }
 
-// Pulumi.local.yaml, the stack behind `make up`, is a valid Compose stack
+// stacks/local.yaml, the stack behind `make up`, is a valid Compose stack
 // on the local engine, served on localhost.
 func TestLocalStackFile(t *testing.T) {
-	b, err := os.ReadFile("../../Pulumi.local.yaml")
+	b, err := os.ReadFile("../../stacks/local.yaml")
 	require.NoError(t, err)
 	var f struct {
 		Config map[string]any `yaml:"config"`

@@ -66,6 +66,16 @@ func run(ctx context.Context, o options, op string) error {
 	default:
 		return fmt.Errorf("unknown operation %q: want up, preview, destroy, drift, secrets, stack or rollback", op)
 	}
+	if o.stack == stackctl.LocalStack && op != "destroy" {
+		made, err := stackctl.EnsureLocalStackFile(".")
+		if err != nil {
+			return err
+		}
+		if made {
+			fmt.Printf("created Pulumi.%s.yaml from %s: it is yours (git ignores it) and will hold the stack's encrypted secrets\n",
+				stackctl.LocalStack, stackctl.LocalTemplate)
+		}
+	}
 	st, err := stackctl.Open(ctx, ".", o.stack, nil)
 	if err != nil {
 		return err
