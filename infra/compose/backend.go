@@ -75,7 +75,7 @@ func (s *steps) Base(ctx *pulumi.Context, parent pulumi.Resource) (*base, error)
 			labels = append(labels, docker.VolumeLabelArgs{Label: pulumi.String(k), Value: pulumi.String(v.Labels[k])})
 		}
 		vol, err := docker.NewVolume(ctx, v.Name, &docker.VolumeArgs{Name: pulumi.String(v.Name), Labels: labels},
-			append(slices.Clone(b.opts), pulumi.Protect(v.Keep), pulumi.RetainOnDelete(v.Keep))...)
+			append(slices.Clone(b.opts), pulumi.RetainOnDelete(v.Keep))...)
 		if err != nil {
 			return nil, fmt.Errorf("volume %s: %w", v.Name, err)
 		}

@@ -233,10 +233,10 @@ func TestVolumesFollowProtectDatabase(t *testing.T) {
 		m := deployed(t, localValues("protectDatabase", map[bool]string{false: "false", true: "true"}[protect]))
 		for _, name := range []string{"emothe-local_pgdata", "emothe-local_backups"} {
 			v := m.Get(t, name)
-			assert.Equal(t, protect, v.Protect, name)
 			assert.Equal(t, protect, v.RetainOnDelete, name)
+			assert.False(t, v.Protect, "%s: not protected, so destroy removes everything else and keeps it", name)
 		}
-		assert.False(t, m.Get(t, "emothe-local_proxy-data").Protect)
+		assert.False(t, m.Get(t, "emothe-local_proxy-data").RetainOnDelete)
 	}
 }
 

@@ -16,7 +16,9 @@ var Platform = stack.Platform{
 	Name:     "compose",
 	About:    "containers on a Docker host",
 	Settings: settings,
-	Runbook:  "docs/compose.md#what-runs",
+	// A destroy keeps the protected volumes (retainOnDelete) and removes
+	// every container and network: the data survives without a refusal.
+	RetainsData: true,
 	Load: func(r *stack.Reader, cfg *stack.Config) stack.Deployer {
 		c := Read(r, cfg)
 		if r.Failed() {

@@ -39,8 +39,8 @@ type Network struct {
 // Volume is a named volume of the project.
 type Volume struct {
 	Name string
-	// Keep protects the volume and keeps it on destroy (Pulumi protect and
-	// retainOnDelete): it holds data that outlives the deployment.
+	// Keep leaves the volume on the host when Pulumi deletes or replaces it
+	// (retainOnDelete): it holds data that outlives the deployment.
 	Keep   bool
 	Labels map[string]string
 }

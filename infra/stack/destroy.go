@@ -31,7 +31,13 @@ func (g Registry) RefuseDestroy(raw Raw) error {
 	}
 	runbook := "the backend's runbook in docs/"
 	for _, p := range g {
-		if p.Name == r.Get(backendKey) && p.Runbook != "" {
+		if p.Name != r.Get(backendKey) {
+			continue
+		}
+		if p.RetainsData {
+			return nil
+		}
+		if p.Runbook != "" {
 			runbook = p.Runbook
 		}
 	}

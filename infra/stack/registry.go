@@ -20,6 +20,10 @@ type Platform struct {
 	Inputs []Input
 	// Runbook is the doc that takes a protected stack down (RefuseDestroy).
 	Runbook string
+	// RetainsData is true of a backend whose protected data outlives a
+	// destroy on its own (retainOnDelete): its destroy removes everything
+	// else and is not refused.
+	RetainsData bool
 	// Load reads the backend's settings with r, validates them against
 	// cfg, recording every problem in r, and plans the deployment. It
 	// registers nothing; its Deployer does, and only for a stack without

@@ -59,5 +59,5 @@ var Settings = []Setting{
 	{Key: "memoryMb", Kind: KindInteger, Default: "256", Description: "Memory per app machine (Fly) or app container (Compose) in MB, a multiple of 256."},
 	{Key: "postgresVersion", Kind: KindString, Default: "17", Description: "Postgres major version: 16 or 17."},
 	{Key: "postgresImage", Kind: KindString, Description: "Postgres image of the self-run database (Fly database=machine; Compose, also for backups); empty means the official postgres image of emothe:postgresVersion."},
-	{Key: "protectDatabase", Kind: KindBoolean, Default: "false", Description: "Protect the database from deletion and keep it on destroy (Pulumi protect and retainOnDelete). Turn it on for production."},
+	{Key: "protectDatabase", Kind: KindBoolean, Default: "false", Description: "Keep the database through a destroy. Fly: protected from deletion (Pulumi protect) and kept in Fly (retainOnDelete); a destroy is refused. Compose: its data and backup volumes are kept on destroy and replacement (retainOnDelete) while everything else goes. Turn it on for production."},
 }

@@ -105,7 +105,11 @@ func run(ctx context.Context, o options, op string) error {
 	case "preview":
 		err = preview(ctx, st, o.summary)
 	case "destroy":
-		_, err = stackctl.Destroy(ctx, st, optdestroy.ProgressStreams(os.Stdout), optdestroy.ErrorProgressStreams(os.Stderr))
+		var kept []string
+		kept, err = stackctl.Destroy(ctx, st, optdestroy.ProgressStreams(os.Stdout), optdestroy.ErrorProgressStreams(os.Stderr))
+		for _, k := range kept {
+			fmt.Printf("kept %s: emothe:protectDatabase keeps it through a destroy; delete it by hand once it is not needed\n", k)
+		}
 	case "drift":
 		// The JSON report alone goes to stdout; the preview goes to stderr.
 		err = drift(ctx, st, os.Stdout, os.Stderr)
