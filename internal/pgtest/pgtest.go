@@ -195,7 +195,6 @@ func (s *Server) start(bin string, runAs *syscall.Credential) error {
 	if err != nil {
 		return fmt.Errorf("create server log: %w", err)
 	}
-	defer logf.Close()
 	s.cmd = exec.Command(filepath.Join(bin, "postgres"),
 		"-D", filepath.Join(s.dir, "data"),
 		"-p", fmt.Sprint(port),
@@ -207,7 +206,8 @@ func (s *Server) start(bin string, runAs *syscall.Credential) error {
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	// Pdeathsig kills the server if the test binary dies without cleaning up.
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: runAs, Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
+	// Once started, postgres writes through its own copy of the descriptor.
+	if err := errors.Join(s.cmd.Start(), logf.Close()); err != nil {
 		return fmt.Errorf("start postgres: %w", err)
 	}
 	s.exited = make(chan struct{})
@@ -247,9 +247,9 @@ func (s *Server) logPath() string { return filepath.Join(s.dir, "postgres.log") 
 
 func (s *Server) logTail() string {
 	b, _ := os.ReadFile(s.logPath())
-	const max = 4 << 10
-	if len(b) > max {
-		b = b[len(b)-max:]
+	const tail = 4 << 10
+	if len(b) > tail {
+		b = b[len(b)-tail:]
 	}
 	return string(b)
 }
