@@ -106,26 +106,17 @@ func (s *Server) DSN() string { return s.dsn("postgres") }
 // database lives as long as the server.
 func (s *Server) NewDatabase(tb testing.TB) string {
 	tb.Helper()
-	dsn, err := s.CreateDatabase(context.Background())
-	if err != nil {
-		tb.Fatalf("pgtest: %v", err)
-	}
-	return dsn
-}
-
-// CreateDatabase creates an empty database with a fresh name and returns its
-// URL; NewDatabase is the form for tests.
-func (s *Server) CreateDatabase(ctx context.Context) (string, error) {
+	ctx := context.Background()
 	name := fmt.Sprintf("test_%d", s.dbSeq.Add(1))
 	conn, err := pgx.Connect(ctx, s.DSN())
 	if err != nil {
-		return "", fmt.Errorf("connect to create database %s: %w", name, err)
+		tb.Fatalf("pgtest: connect to create database %s: %v", name, err)
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", fmt.Errorf("create database %s: %w", name, err)
+		tb.Fatalf("pgtest: create database %s: %v", name, err)
 	}
-	return s.dsn(name), nil
+	return s.dsn(name)
 }
 
 // Stop shuts the server down and removes its files. It is safe to call more
