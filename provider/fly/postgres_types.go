@@ -70,16 +70,19 @@ type PostgresEndpoints struct {
 	} `json:"primary"`
 }
 
+// PostgresHostPort is one endpoint of a cluster.
 type PostgresHostPort struct {
 	Host string `json:"host"`
 	Port int    `json:"port"`
 }
 
+// PostgresOrganization is the organization a cluster belongs to.
 type PostgresOrganization struct {
 	Name string `json:"name"`
 	Slug string `json:"slug"`
 }
 
+// PostgresAttachedApp is an app recorded as a user of a cluster.
 type PostgresAttachedApp struct {
 	Name string `json:"name"`
 }
