@@ -76,7 +76,8 @@ type Certificates interface {
 }
 
 // Postgres is Fly Managed Postgres (/v1/postgres), which the OpenAPI file
-// lacks; see API-NOTES.md §6.1. Its types live in postgres_types.go.
+// lacks; see docs/fly-api.md#managed-postgres-api. Its types live in
+// postgres_types.go.
 type Postgres interface {
 	CreatePostgres(ctx context.Context, req CreatePostgresRequest) (PostgresCluster, error)
 	// GetPostgres returns ErrNotFound for an unknown or deleted cluster.

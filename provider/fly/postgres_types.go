@@ -6,7 +6,8 @@ import (
 	"strings"
 )
 
-// CreatePostgresRequest is the body of POST /v1/postgres (API-NOTES.md §6.1).
+// CreatePostgresRequest is the body of POST /v1/postgres
+// (docs/fly-api.md#managed-postgres-api).
 type CreatePostgresRequest struct {
 	OrgSlug string `json:"org_slug"`
 	Region  string `json:"region"`

@@ -22,7 +22,7 @@ var (
 	httpMethod   = regexp.MustCompile(`^[A-Z]+$`)
 )
 
-// The values Fly accepts (API-NOTES.md §1.7; the spec's enums).
+// The values Fly accepts (docs/fly-api.md#machine-config-values).
 var (
 	strategies     = []string{"rolling", "bluegreen", "immediate"}
 	cpuKinds       = []string{"shared", "performance"}
@@ -37,7 +37,7 @@ var (
 	signals        = []string{"SIGHUP", "SIGINT", "SIGQUIT", "SIGKILL", "SIGUSR1", "SIGUSR2", "SIGTERM"}
 )
 
-// Memory bounds per CPU (fly-go's presets, API-NOTES.md §1.7).
+// Memory bounds per CPU (docs/fly-api.md#guest-sizes).
 const (
 	memoryStepMB          = 256
 	sharedMaxMBPerCPU     = 2048
