@@ -86,7 +86,17 @@ check-codegen: codegen
 	@git diff --exit-code --stat -- provider sdk || { echo 'generated code is stale: run make codegen and commit'; exit 1; }
 	@test -z "$$(git status --porcelain --untracked-files=all -- provider sdk)" || { git status --short -- provider sdk; echo 'generated files are not committed'; exit 1; }
 
+## lint: gofmt, go vet, golangci-lint (.golangci.yml) and actionlint. golangci-lint
+## is built once, at the version tools/golangci-lint pins, into $(EMOTHE_HOME)/bin.
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^sdk/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^sdk/'); echo 'gofmt: the files above need formatting'; exit 1; }
 	go vet ./...
+	@v=$$(cd tools/golangci-lint && go list -m -f '{{.Version}}' github.com/golangci/golangci-lint/v2) && \
+	bin=$(EMOTHE_HOME)/bin/golangci-lint-$$v && \
+	if [ ! -x "$$bin" ]; then \
+		echo "golangci-lint: building $$v into $(EMOTHE_HOME)/bin (a few minutes, once)" && mkdir -p $(EMOTHE_HOME)/bin && \
+		(cd tools/golangci-lint && go build -o "$$bin.tmp" -ldflags "-X main.version=$${v#v}" github.com/golangci/golangci-lint/v2/cmd/golangci-lint) && \
+		mv "$$bin.tmp" "$$bin"; \
+	fi && \
+	echo "$$bin run ./..." && "$$bin" run ./...
 	@scripts/actionlint.sh

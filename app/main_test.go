@@ -84,15 +84,21 @@ func (a *app) shutdown() int {
 	return a.code
 }
 
-// startApp runs serve against dsn with extra env pairs; the test's cleanup
-// stops it if the test did not.
+// startApp runs serve on a loopback port against dsn with extra env pairs;
+// the test's cleanup stops it if the test did not.
 func startApp(t testing.TB, dsn string, env []string, opts ...option) *app {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
+	return launch(t, ln, ln.Addr().(*net.TCPAddr).Port, dsn, env, opts...)
+}
+
+// launch runs serve on ln, which stands for the given port, against dsn with
+// extra env pairs; the test's cleanup stops it if the test did not.
+func launch(t testing.TB, ln net.Listener, port int, dsn string, env []string, opts ...option) *app {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &app{
 		url: fmt.Sprintf("http://127.0.0.1:%d", port), port: port, stop: cancel,

@@ -4,7 +4,6 @@
 package dockertest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -61,13 +60,12 @@ func RequireEngine(tb testing.TB) {
 // tests that need some image without pulling one.
 func BuilderImage(tb testing.TB) string {
 	tb.Helper()
-	f, err := os.Open(filepath.Join(testenv.RepoRoot(tb), "Dockerfile"))
+	dockerfile, err := os.ReadFile(filepath.Join(testenv.RepoRoot(tb), "Dockerfile"))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer f.Close()
-	for sc := bufio.NewScanner(f); sc.Scan(); {
-		if fields := strings.Fields(sc.Text()); len(fields) > 1 && strings.EqualFold(fields[0], "FROM") {
+	for line := range strings.Lines(string(dockerfile)) {
+		if fields := strings.Fields(line); len(fields) > 1 && strings.EqualFold(fields[0], "FROM") {
 			return fields[1]
 		}
 	}

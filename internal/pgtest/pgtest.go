@@ -106,26 +106,17 @@ func (s *Server) DSN() string { return s.dsn("postgres") }
 // database lives as long as the server.
 func (s *Server) NewDatabase(tb testing.TB) string {
 	tb.Helper()
-	dsn, err := s.CreateDatabase(context.Background())
-	if err != nil {
-		tb.Fatalf("pgtest: %v", err)
-	}
-	return dsn
-}
-
-// CreateDatabase creates an empty database with a fresh name and returns its
-// URL; NewDatabase is the form for tests.
-func (s *Server) CreateDatabase(ctx context.Context) (string, error) {
+	ctx := context.Background()
 	name := fmt.Sprintf("test_%d", s.dbSeq.Add(1))
 	conn, err := pgx.Connect(ctx, s.DSN())
 	if err != nil {
-		return "", fmt.Errorf("connect to create database %s: %w", name, err)
+		tb.Fatalf("pgtest: connect to create database %s: %v", name, err)
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", fmt.Errorf("create database %s: %w", name, err)
+		tb.Fatalf("pgtest: create database %s: %v", name, err)
 	}
-	return s.dsn(name), nil
+	return s.dsn(name)
 }
 
 // Stop shuts the server down and removes its files. It is safe to call more
@@ -195,7 +186,6 @@ func (s *Server) start(bin string, runAs *syscall.Credential) error {
 	if err != nil {
 		return fmt.Errorf("create server log: %w", err)
 	}
-	defer logf.Close()
 	s.cmd = exec.Command(filepath.Join(bin, "postgres"),
 		"-D", filepath.Join(s.dir, "data"),
 		"-p", fmt.Sprint(port),
@@ -207,7 +197,8 @@ func (s *Server) start(bin string, runAs *syscall.Credential) error {
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	// Pdeathsig kills the server if the test binary dies without cleaning up.
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: runAs, Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
+	// Once started, postgres writes through its own copy of the descriptor.
+	if err := errors.Join(s.cmd.Start(), logf.Close()); err != nil {
 		return fmt.Errorf("start postgres: %w", err)
 	}
 	s.exited = make(chan struct{})
@@ -247,9 +238,9 @@ func (s *Server) logPath() string { return filepath.Join(s.dir, "postgres.log") 
 
 func (s *Server) logTail() string {
 	b, _ := os.ReadFile(s.logPath())
-	const max = 4 << 10
-	if len(b) > max {
-		b = b[len(b)-max:]
+	const tail = 4 << 10
+	if len(b) > tail {
+		b = b[len(b)-tail:]
 	}
 	return string(b)
 }

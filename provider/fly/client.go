@@ -37,10 +37,10 @@ type Apps interface {
 type Secrets interface {
 	// SetSecrets writes values (a nil value unsets that key) and returns the
 	// app's new secrets version.
-	SetSecrets(ctx context.Context, app string, values map[string]*string) (uint64, error)
+	SetSecrets(ctx context.Context, app string, values map[string]*string) (int, error)
 	// UnsetSecret removes one key and returns the new version; a missing key is
 	// not an error.
-	UnsetSecret(ctx context.Context, app, name string) (uint64, error)
+	UnsetSecret(ctx context.Context, app, name string) (int, error)
 	ListSecrets(ctx context.Context, app string) ([]flyapi.AppSecret, error)
 }
 
@@ -76,7 +76,8 @@ type Certificates interface {
 }
 
 // Postgres is Fly Managed Postgres (/v1/postgres), which the OpenAPI file
-// lacks; see API-NOTES.md §6.1. Its types live in postgres_types.go.
+// lacks; see docs/fly-api.md#managed-postgres-api. Its types live in
+// postgres_types.go.
 type Postgres interface {
 	CreatePostgres(ctx context.Context, req CreatePostgresRequest) (PostgresCluster, error)
 	// GetPostgres returns ErrNotFound for an unknown or deleted cluster.

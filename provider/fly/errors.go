@@ -78,7 +78,7 @@ func hasStatus(err error, codes ...int) bool {
 // Refused reports whether Fly answered that it does not serve the call at
 // all (404, 405, 501): the Machines API host may answer so to the Managed
 // Postgres calls that no Fly client makes there (list, delete, attach;
-// docs/fly-api.md, Managed Postgres).
+// docs/fly-api.md#postgres-calls-no-client-makes).
 func Refused(err error) bool {
 	return hasStatus(err, http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotImplemented)
 }

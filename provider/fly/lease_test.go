@@ -124,8 +124,8 @@ func (s *leaseServer) handler() http.Handler {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		nonce := r.Header.Get(nonceHeader)
-		switch {
-		case nonce == "":
+		switch nonce {
+		case "":
 			s.granted++
 			s.sent = append(s.sent, "take")
 			writeJSON(w, http.StatusCreated, map[string]any{"status": "success", "data": map[string]any{"nonce": fmt.Sprintf("n%d", s.granted)}})

@@ -1,7 +1,8 @@
 package fly
 
 // Machine metadata and env that flyctl and the Fly dashboard rely on
-// (API-NOTES.md §1.11). Machines without them look orphaned to Fly tooling:
+// (docs/fly-api.md#fly-launch-metadata). Machines without them look orphaned
+// to Fly tooling:
 // flyctl only treats machines with fly_platform_version=v2 as the app's.
 const (
 	MetaPlatformVersion = "fly_platform_version"

@@ -55,9 +55,9 @@ func (c *APIClient) CreatePostgres(ctx context.Context, req CreatePostgresReques
 const PersonalOrg = "personal"
 
 // resolveOrg swaps the alias "personal" for the organization's real slug,
-// as flyctl does before it creates a cluster (docs/fly-api.md, Managed
-// Postgres). The Machines API tells the slug only through an app of the
-// organization.
+// as flyctl does before it creates a cluster
+// (docs/fly-api.md#creating-a-postgres-cluster). The Machines API tells the
+// slug only through an app of the organization.
 func (c *APIClient) resolveOrg(ctx context.Context, org string) (string, error) {
 	if org != PersonalOrg {
 		return org, nil
@@ -136,7 +136,8 @@ func (c *APIClient) WaitPostgresReady(ctx context.Context, id string, timeout ti
 }
 
 // AttachPostgres records the app as a user of the cluster. It does not set
-// the app's DATABASE_URL; Fly leaves that to the caller (API-NOTES.md §6.1).
+// the app's DATABASE_URL; Fly leaves that to the caller
+// (docs/fly-api.md#attaching-postgres-to-an-app).
 func (c *APIClient) AttachPostgres(ctx context.Context, id, app string) error {
 	return c.do(ctx, call{send: c.rawSend(http.MethodPost, "/postgres/"+url.PathEscape(id)+"/attachments",
 		map[string]string{"app_name": app})})
@@ -153,7 +154,7 @@ func (c *APIClient) DetachPostgres(ctx context.Context, id, app string) error {
 
 // credentialAttempts is how often PostgresCredentials asks: like flyctl,
 // which retries the fetch after a new cluster reports ready
-// (docs/fly-api.md, Managed Postgres).
+// (docs/fly-api.md#creating-a-postgres-cluster).
 const credentialAttempts = 3
 
 // PostgresCredentials asks up to credentialAttempts times, pausing

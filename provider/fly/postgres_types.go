@@ -6,7 +6,8 @@ import (
 	"strings"
 )
 
-// CreatePostgresRequest is the body of POST /v1/postgres (API-NOTES.md §6.1).
+// CreatePostgresRequest is the body of POST /v1/postgres
+// (docs/fly-api.md#managed-postgres-api).
 type CreatePostgresRequest struct {
 	OrgSlug string `json:"org_slug"`
 	Region  string `json:"region"`
@@ -70,16 +71,19 @@ type PostgresEndpoints struct {
 	} `json:"primary"`
 }
 
+// PostgresHostPort is one endpoint of a cluster.
 type PostgresHostPort struct {
 	Host string `json:"host"`
 	Port int    `json:"port"`
 }
 
+// PostgresOrganization is the organization a cluster belongs to.
 type PostgresOrganization struct {
 	Name string `json:"name"`
 	Slug string `json:"slug"`
 }
 
+// PostgresAttachedApp is an app recorded as a user of a cluster.
 type PostgresAttachedApp struct {
 	Name string `json:"name"`
 }

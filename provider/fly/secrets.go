@@ -14,7 +14,7 @@ import (
 // SetSecrets writes the non-nil values in one request and unsets the nil
 // ones one by one with DELETE: the spec has no null values (fly-go's way to
 // unset). It returns the highest version Fly reported.
-func (c *APIClient) SetSecrets(ctx context.Context, app string, values map[string]*string) (uint64, error) {
+func (c *APIClient) SetSecrets(ctx context.Context, app string, values map[string]*string) (int, error) {
 	set := map[string]string{}
 	var unset []string
 	for k, v := range values {
@@ -24,7 +24,7 @@ func (c *APIClient) SetSecrets(ctx context.Context, app string, values map[strin
 			set[k] = *v
 		}
 	}
-	var version uint64
+	var version int
 	if len(set) > 0 || len(unset) == 0 {
 		var resp flyapi.AppSecretsUpdateResp
 		err := c.do(ctx, call{
@@ -56,7 +56,7 @@ func (c *APIClient) SetSecrets(ctx context.Context, app string, values map[strin
 
 // UnsetSecret returns 0 when Fly answers 404: the key, or the whole app, is
 // gone already, and Fly then reports no version.
-func (c *APIClient) UnsetSecret(ctx context.Context, app, name string) (uint64, error) {
+func (c *APIClient) UnsetSecret(ctx context.Context, app, name string) (int, error) {
 	var resp flyapi.DeleteAppSecretResponse
 	err := c.do(ctx, call{
 		send: func(ctx context.Context) (*http.Response, error) { return c.api.SecretDelete(ctx, app, name) },
@@ -83,9 +83,9 @@ func (c *APIClient) ListSecrets(ctx context.Context, app string) ([]flyapi.AppSe
 	return *resp.Secrets, nil
 }
 
-func secretsVersion(v *int) uint64 {
-	if v == nil || *v < 0 {
+func secretsVersion(v *int) int {
+	if v == nil {
 		return 0
 	}
-	return uint64(*v)
+	return max(*v, 0)
 }

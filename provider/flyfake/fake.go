@@ -1,6 +1,6 @@
 // Package flyfake is an in-process fake of Fly's Machines API, faithful to
 // Fly's published OpenAPI description (provider/flyapi/spec) and to the
-// behaviour recorded in the project's Fly API notes. It is how the project
+// behaviour docs/fly-api.md records. It is how the project
 // proves its Fly provider works without reaching Fly.
 //
 // The fake serves the API under /v1 as an http.Handler: every request is

@@ -15,7 +15,7 @@ import (
 
 // Fly's server decodes requests with Go's encoding/json, and its own client
 // (fly-go's flaps, which flyctl uses) sends shapes that a strict reading of
-// the spec refuses (docs/fly-api.md).
+// the spec refuses (docs/fly-api.md#what-fly-accepts-beyond-the-spec).
 // The fake serves those requests as Fly does, after recording each one as a
 // Violation with Accepted set: the project's own client is held to the strict
 // reading, Fly's clients are not refused.

@@ -14,7 +14,7 @@ import (
 
 // Managed Postgres (/v1/postgres…) is missing from the spec the fake
 // validates against, so it is routed and validated here by hand, following
-// the notes' account of the newer spec and fly-go.
+// docs/fly-api.md#managed-postgres-api.
 
 // postgresOperations name the hand-routed operations in the call log and in
 // Faults.Operations.

@@ -14,9 +14,9 @@ import (
 
 // checkResponse validates the fake's own answer to a spec operation against
 // the spec, and records a response violation when it breaks it. Answers Fly
-// gives in a shape of its own (docs/fly-api.md) are read as Fly's clients
-// read them first: a lease inside {"status", "data"}, a service's autostop
-// as a boolean.
+// gives in a shape of its own (docs/fly-api.md#what-fly-accepts-beyond-the-spec)
+// are read as Fly's clients read them first: a lease inside {"status",
+// "data"}, a service's autostop as a boolean.
 func (f *Fake) checkResponse(r *http.Request, rt *route, sw *statusWriter) {
 	if sw.body == nil || sw.code == 0 {
 		return

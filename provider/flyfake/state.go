@@ -17,7 +17,6 @@ type app struct {
 	name           string
 	org            string
 	network        string
-	createdAt      time.Time
 	machines       []*machine // creation order; destroyed ones stay for include_deleted
 	volumes        []*api.Volume
 	secrets        map[string]*secret

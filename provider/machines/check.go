@@ -22,7 +22,7 @@ var (
 	httpMethod   = regexp.MustCompile(`^[A-Z]+$`)
 )
 
-// The values Fly accepts (API-NOTES.md §1.7; the spec's enums).
+// The values Fly accepts (docs/fly-api.md#machine-config-values).
 var (
 	strategies     = []string{"rolling", "bluegreen", "immediate"}
 	cpuKinds       = []string{"shared", "performance"}
@@ -37,7 +37,7 @@ var (
 	signals        = []string{"SIGHUP", "SIGINT", "SIGQUIT", "SIGKILL", "SIGUSR1", "SIGUSR2", "SIGTERM"}
 )
 
-// Memory bounds per CPU (fly-go's presets, API-NOTES.md §1.7).
+// Memory bounds per CPU (docs/fly-api.md#guest-sizes).
 const (
 	memoryStepMB          = 256
 	sharedMaxMBPerCPU     = 2048
@@ -94,9 +94,9 @@ func (v *validator) port(prop string, port int, path ...any) {
 	}
 }
 
-// duration checks an optional Go duration; min is the shortest accepted,
+// duration checks an optional Go duration; shortest is the least accepted,
 // and 0 accepts "0s" (no wait), never a negative one.
-func (v *validator) duration(prop, value string, min time.Duration, path ...any) {
+func (v *validator) duration(prop, value string, shortest time.Duration, path ...any) {
 	if value == "" || !v.known(path...) {
 		return
 	}
@@ -104,10 +104,10 @@ func (v *validator) duration(prop, value string, min time.Duration, path ...any)
 	switch {
 	case err != nil:
 		v.failf(prop, "%q is not a duration: use a Go duration such as %q", value, "30s")
-	case min == 0 && d < 0:
+	case shortest == 0 && d < 0:
 		v.failf(prop, "%q is negative: use %q for no wait, or a duration such as %q", value, "0s", "10s")
-	case min > 0 && d < min:
-		v.failf(prop, "%q is too short: use at least %s", value, min)
+	case shortest > 0 && d < shortest:
+		v.failf(prop, "%q is too short: use at least %s", value, shortest)
 	}
 }
 

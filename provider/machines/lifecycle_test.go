@@ -112,11 +112,11 @@ func TestSecretsVersionRollsMachines(t *testing.T) {
 	version, err := g.env.Client.SetSecrets(t.Context(), appName, map[string]*string{"DATABASE_URL": new("postgres://db")})
 	require.NoError(t, err)
 
-	d := g.mustUp(args("nginx:1", map[string]any{"minSecretsVersion": int(version)}))
+	d := g.mustUp(args("nginx:1", map[string]any{"minSecretsVersion": version}))
 	assert.Contains(t, d.DetailedDiff, "minSecretsVersion")
 	for id, m := range g.machines() {
 		assert.NotEqual(t, before[id].Version, m.Version, "%s rebooted with the new secrets", id)
-		assert.Equal(t, int(version), m.MinSecretsVersion, id)
+		assert.Equal(t, version, m.MinSecretsVersion, id)
 	}
 	g.env.AssertNoDrift(t, token, g.id, g.inputs, g.state)
 	imported := g.env.Read(t, token, g.id, property.Map{}, property.Map{})

@@ -132,7 +132,7 @@ func update(ctx context.Context, client fly.Client, req infer.UpdateRequest[Args
 		if err != nil {
 			return infer.UpdateResponse[State]{}, fmt.Errorf("unsetting secret %q of app %q: %w", k, in.App, err)
 		}
-		version = max(version, int(v))
+		version = max(version, v)
 	}
 	return infer.UpdateResponse[State]{Output: stateOf(in.App, digests(in.Values), version)}, nil
 }
@@ -182,7 +182,7 @@ func set(ctx context.Context, client fly.Client, app string, values map[string]s
 	if err != nil {
 		return 0, fmt.Errorf("setting secrets %q of app %q: %w", slices.Sorted(maps.Keys(values)), app, err)
 	}
-	return int(version), nil
+	return version, nil
 }
 
 func stateOf(app string, digests map[string]string, version int) State {

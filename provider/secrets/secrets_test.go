@@ -130,7 +130,7 @@ func TestUpdateWritesChangedKeysOnceAndDeletesRemovedOnes(t *testing.T) {
 // is gone already): no version. The fake answers 200 there.
 type goneKeys struct{ fly.Client }
 
-func (goneKeys) UnsetSecret(context.Context, string, string) (uint64, error) { return 0, nil }
+func (goneKeys) UnsetSecret(context.Context, string, string) (int, error) { return 0, nil }
 
 // An unset that reports no version must not take the recorded version, which
 // machines boot with at least, back to 0.

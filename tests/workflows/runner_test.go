@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -220,17 +219,14 @@ func scriptContext(c *ghContext) string {
 // readOutputs parses a GITHUB_OUTPUT file of name=value lines.
 func readOutputs(t *testing.T, file string) map[string]string {
 	t.Helper()
-	f, err := os.Open(file)
+	b, err := os.ReadFile(file)
 	must(t, err)
-	defer f.Close()
 	out := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+	for line := range strings.Lines(string(b)) {
+		if k, v, ok := strings.Cut(strings.TrimSuffix(line, "\n"), "="); ok {
 			out[k] = v
 		}
 	}
-	must(t, sc.Err())
 	return out
 }
 

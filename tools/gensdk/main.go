@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	p "github.com/pulumi/pulumi-go-provider"
 	gogen "github.com/pulumi/pulumi/pkg/v3/codegen/go"
@@ -67,7 +68,7 @@ func run(check bool) error {
 	if check {
 		if len(stale) > 0 {
 			return fmt.Errorf("schema or SDK out of date, run `go run ./tools/gensdk`:\n  %s",
-				joinLines(stale))
+				strings.Join(stale, "\n  "))
 		}
 		return nil
 	}
@@ -142,15 +143,4 @@ func existing() (map[string][]byte, error) {
 		return err
 	})
 	return files, err
-}
-
-func joinLines(paths []string) string {
-	var b bytes.Buffer
-	for i, path := range paths {
-		if i > 0 {
-			b.WriteString("\n  ")
-		}
-		b.WriteString(path)
-	}
-	return b.String()
 }

@@ -28,7 +28,7 @@ func TestServesAndPrintsWhereToReachIt(t *testing.T) {
 	if vars["FLY_API_TOKEN"] != "FlyV1 tok" || !strings.HasSuffix(vars["FLY_API_URL"], "/v1") {
 		t.Fatalf("printed %v", vars)
 	}
-	go io.Copy(io.Discard, pr)
+	go func() { _, _ = io.Copy(io.Discard, pr) }() // keep the fake's log flowing
 
 	req, _ := http.NewRequest(http.MethodGet, vars["FLY_API_URL"]+"/apps?org_slug=personal", nil)
 	req.Header.Set("Authorization", vars["FLY_API_TOKEN"])

@@ -8,7 +8,7 @@
 // booleans for a service's autostop, secret-key values as base64, {"values":
 // {"K": null}} to unset a secret, DELETE …?kill=true, and a JSON decode of
 // every answer it reads, Start's included. The shapes follow
-// docs/fly-api.md.
+// docs/fly-api.md#what-fly-accepts-beyond-the-spec.
 //
 // Every test ends by asserting that the fake refused none of these requests
 // (each is still recorded as a strict violation, which the project's own

@@ -243,7 +243,7 @@ func projectFile(root string) ([]byte, error) {
 		return nil, err
 	}
 	if strings.Contains(string(b), "\nplugins:") {
-		return nil, errors.New("Pulumi.yaml already has a plugins: section; the harness would shadow it")
+		return nil, errors.New("the project file Pulumi.yaml already has a plugins: section; the harness would shadow it")
 	}
 	return fmt.Appendf(b, "\n# Added by tests/e2e/harness.\nplugins:\n  providers:\n    - name: flyio\n      path: %s\n", plugin.dir), nil
 }
