@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/emothe/emothe/internal/dockertest"
+	"github.com/emothe/emothe/internal/stackctl"
 	"github.com/emothe/emothe/internal/testenv"
 )
 
@@ -61,6 +62,30 @@ func TestStackShapes(t *testing.T) {
 		s.requireNoChanges(t)
 		s.destroy(t)
 		p.requireNothingLeft(t)
+	})
+
+	t.Run("protected: destroy keeps the data and says so", func(t *testing.T) {
+		p := newProject(t, imgs.appA)
+		p.config["protectDatabase"] = "true"
+		s := newStack(t, p.config, stackSecrets())
+		s.up(t)
+		p.waitReady(t)
+		kept, err := stackctl.Destroy(context.Background(), s.st)
+		require.NoError(t, err)
+		volumes := []string{p.name + "_pgdata", p.name + "_backups"}
+		t.Cleanup(func() { _, _ = dockertest.Docker(context.Background(), append([]string{"volume", "rm"}, volumes...)...) })
+		assert.ElementsMatch(t, []string{
+			"docker:index/volume:Volume " + volumes[0], "docker:index/volume:Volume " + volumes[1],
+		}, kept, "destroy reports what it kept")
+		ctx := context.Background()
+		for _, args := range [][]string{{"ps", "--all"}, {"network", "ls"}} {
+			out, err := dockertest.Docker(ctx, append(args, "--quiet", "--filter", p.filter())...)
+			require.NoError(t, err)
+			assert.Empty(t, out, "left after destroy: docker %s", strings.Join(args, " "))
+		}
+		out, err := dockertest.Docker(ctx, "volume", "ls", "--format", "{{.Name}}", "--filter", p.filter())
+		require.NoError(t, err)
+		assert.ElementsMatch(t, volumes, strings.Fields(out), "only the data and backup volumes are left")
 	})
 
 	t.Run("with a registry", func(t *testing.T) {

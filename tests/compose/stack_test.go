@@ -126,7 +126,7 @@ func (s *stack) tryUp() (map[string]apitype.OpType, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	ch, changed := collectChanges()
-	res, err := s.st.Up(ctx, optup.EventStreams(ch))
+	res, err := stackctl.Up(ctx, s.st, optup.EventStreams(ch)) // as make up, which records the release
 	s.record("up", res.StdOut+res.StdErr)
 	if err != nil {
 		s.record("up error", err.Error())
