@@ -73,7 +73,9 @@ func TestStackShapes(t *testing.T) {
 		kept, err := stackctl.Destroy(context.Background(), s.st)
 		require.NoError(t, err)
 		volumes := []string{p.name + "_pgdata", p.name + "_backups"}
-		t.Cleanup(func() { _, _ = dockertest.Docker(context.Background(), append([]string{"volume", "rm"}, volumes...)...) })
+		t.Cleanup(func() {
+			_, _ = dockertest.Docker(context.Background(), append([]string{"volume", "rm"}, volumes...)...)
+		})
 		assert.ElementsMatch(t, []string{
 			"docker:index/volume:Volume " + volumes[0], "docker:index/volume:Volume " + volumes[1],
 		}, kept, "destroy reports what it kept")
