@@ -19,11 +19,17 @@ var realisticFake = flyfake.Options{
 	HealthDelay: 3 * time.Second,
 }
 
-// idealRollout is the least a release to prod can take on that pace: the
-// release command's machine boots and runs (2 × boot), then the new
-// machines boot and pass their checks side by side (boot + checks); API
-// calls and the CLI count for nothing.
-var idealRollout = 3*realisticFake.BootDelay + realisticFake.HealthDelay
+// idealRollout is the least a blue-green release to prod can take on that
+// pace: the release command's machine boots and runs (2 × boot), the green
+// machines boot and pass their checks side by side (boot + checks), then
+// flyctl's two waits for the proxy (after uncordoning green, after
+// cordoning blue), which MachineGroup keeps by default; API calls and the
+// CLI count for nothing.
+var idealRollout = 3*realisticFake.BootDelay + realisticFake.HealthDelay + 2*flyctlProxyWait
+
+// flyctlProxyWait is flyctl's wait for its proxy in a blue-green
+// deployment, MachineGroup's default waitBeforeCordon and waitBeforeStop.
+const flyctlProxyWait = 10 * time.Second
 
 // BenchmarkUp times `pulumi up` for the committed stacks against the
 // realistic fake, and counts the Fly API calls it makes.
