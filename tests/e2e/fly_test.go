@@ -1,8 +1,8 @@
 // Package e2e runs the Pulumi program end to end for the committed Fly
 // stacks (Pulumi.dev.yaml, Pulumi.prod.yaml) through the Automation API, the
-// Pulumi CLI and the flyio provider plugin, against the Fly fake. The image
-// comes from config: pulumi-docker's plugin cannot be installed here, and
-// infra/fly's unit tests cover the build path.
+// Pulumi CLI and the flyio provider plugin, against the Fly fake. These
+// stacks run a prebuilt image from config; image_test.go builds and pushes
+// one with the real pulumi-docker plugin.
 //
 // TestDevStack and TestProdStack run against the real Fly API instead when
 // the harness's switch is on (EMOTHE_E2E_FLY=1 and FLY_API_TOKEN; see
