@@ -31,6 +31,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+
 	"github.com/emothe/emothe/internal/testenv"
 	"github.com/emothe/emothe/provider/flyfake"
 )
@@ -116,7 +118,11 @@ func newEnv(tb testing.TB, opts flyfake.Options, onFly *realFly) *Env {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		tb.Fatal(err)
 	}
-	if err := os.Symlink(userPlugins(), filepath.Join(home, "plugins")); err != nil {
+	plugins, err := workspace.GetPluginDir() // where Pulumi itself looks: PULUMI_HOME, else the user's
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.Symlink(plugins, filepath.Join(home, "plugins")); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Setenv("PULUMI_HOME", home)
@@ -185,15 +191,6 @@ func (e *Env) Images(onFake [2]string) [2]string {
 		return e.real.images
 	}
 	return onFake
-}
-
-// userPlugins is the plugin directory of the caller's own Pulumi home.
-func userPlugins() string {
-	if h := os.Getenv("PULUMI_HOME"); h != "" {
-		return filepath.Join(h, "plugins")
-	}
-	h, _ := os.UserHomeDir()
-	return filepath.Join(h, ".pulumi", "plugins")
 }
 
 // requirePulumi finds the Pulumi CLI on PATH or where `make tools` puts it.
