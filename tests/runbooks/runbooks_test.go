@@ -1,0 +1,304 @@
+package runbooks
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emothe/emothe/internal/dockertest"
+	"github.com/emothe/emothe/internal/testenv"
+	"github.com/emothe/emothe/provider/flyfake"
+	"github.com/emothe/emothe/tests/e2e/harness"
+)
+
+func TestMain(m *testing.M) { harness.Main(m) }
+
+// digest stands for an image digest a reader copies from somewhere (a deploy's
+// job summary, `pulumi stack tag ls`): the fake pulls no image, so any will do.
+var digest = strings.Repeat("d1", 32)
+
+// placeholders are what readers replace in the runbooks' commands, and what
+// the test puts there. The runner adds the names that must be unique on a
+// shared machine (the local stack's project and port, see scratch).
+var placeholders = map[string]string{
+	"<org-slug>": "personal",
+	"<your-org>": "emothe",
+	"<digest>":   digest,
+}
+
+// mustRun are the pages that must stay enrolled: the issue that introduced
+// the runner named them, and dropping a page's markers must not pass quietly.
+var mustRun = []string{"backups.md", "bootstrap.md", "compose.md", "drift.md", "rollback.md"}
+
+// quick keeps the fake's boots and checks short: the pages' timing is not
+// what the test is about.
+var quick = flyfake.Options{
+	BootDelay:          50 * time.Millisecond,
+	HealthDelay:        100 * time.Millisecond,
+	PostgresReadyDelay: 100 * time.Millisecond,
+}
+
+type page struct {
+	name   string // docs/<name>
+	blocks []Block
+}
+
+// pages are the enrolled runbooks in docs/, by name.
+func pages(t *testing.T) []page {
+	t.Helper()
+	root := testenv.RepoRoot(t)
+	files, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []page
+	for _, f := range files {
+		text, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocks, enrolled, err := Parse(string(text))
+		if err != nil {
+			t.Errorf("docs/%s:%v", filepath.Base(f), err)
+			continue
+		}
+		if enrolled {
+			out = append(out, page{name: filepath.Base(f), blocks: blocks})
+		}
+	}
+	return out
+}
+
+// TestMarkers checks every page's markers, without running anything: a
+// malformed marker, or an unmarked shell block on an enrolled page, fails
+// here in `go test -short` already.
+func TestMarkers(t *testing.T) {
+	var names []string
+	for _, p := range pages(t) {
+		names = append(names, p.name)
+		run := 0
+		for _, b := range p.blocks {
+			if b.Kind == Run {
+				run++
+			}
+		}
+		if run == 0 {
+			t.Errorf("docs/%s is enrolled but runs no block", p.name)
+		}
+	}
+	for _, n := range mustRun {
+		if !slices.Contains(names, n) {
+			t.Errorf("docs/%s is not enrolled any more: its shell blocks need their markers", n)
+		}
+	}
+}
+
+// TestRunbooks runs each enrolled page's blocks in order, in a scratch copy
+// of the repository, against the Fly fake and the local Docker engine, and
+// lists the blocks it did not run.
+func TestRunbooks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the runbooks' commands against the Fly fake and the Docker engine")
+	}
+	dockertest.RequireEngine(t)
+	var skipped []string
+	for _, p := range pages(t) {
+		for _, b := range p.blocks {
+			if b.Kind == Skip {
+				skipped = append(skipped, fmt.Sprintf("docs/%s:%d: %s", p.name, b.Line, b.Reason))
+			}
+		}
+		t.Run(strings.TrimSuffix(p.name, ".md"), func(t *testing.T) { runPage(t, p) })
+	}
+	t.Logf("blocks not run here (%d):\n%s", len(skipped), strings.Join(skipped, "\n"))
+}
+
+// runPage runs one page's blocks with bash, each as a reader would type it in
+// one terminal: exported variables carry over from block to block.
+func runPage(t *testing.T, p page) {
+	env := harness.New(t, quick)
+	dir, vars, subst := scratch(t, env)
+	exports := filepath.Join(t.TempDir(), "exports")
+	var transcript strings.Builder
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("transcript of docs/%s:\n%s", p.name, transcript.String())
+		}
+	})
+	for _, b := range p.blocks {
+		if b.Kind == Skip {
+			continue
+		}
+		code := subst.Replace(b.Code)
+		script := fmt.Sprintf("set -eo pipefail\n"+
+			"trap 'echo \"runbook: failed: $BASH_COMMAND\" >&2' ERR\n"+
+			"trap 'export -p >%q' EXIT\n"+
+			"if [ -f %q ]; then source %q; fi\n%s", exports, exports, exports, code)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		cmd := exec.CommandContext(ctx, "bash", "--noprofile", "--norc", "-c", script)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), vars...)
+		start := time.Now()
+		out, err := cmd.CombinedOutput()
+		cancel()
+		fmt.Fprintf(&transcript, "--- docs/%s:%d (%s, %.1fs)\n%s\n%s", p.name, b.Line, b.Kind, time.Since(start).Seconds(), code, out)
+		t.Logf("docs/%s:%d: %s, %.1fs", p.name, b.Line, b.Kind, time.Since(start).Seconds())
+		exit := 0
+		if err != nil {
+			exit = -1
+			if ee, ok := err.(*exec.ExitError); ok {
+				exit = ee.ExitCode()
+			}
+		}
+		if exit != b.Exit {
+			failed := ""
+			if i := strings.LastIndex(string(out), "runbook: failed: "); i >= 0 {
+				failed, _, _ = strings.Cut(string(out[i:]), "\n")
+			}
+			t.Fatalf("docs/%s:%d: exit status %d, want %d (%v)\n%s\nthe block:\n%s\nits output:\n%s",
+				p.name, b.Line, exit, b.Exit, err, failed, code, out)
+		}
+		for _, want := range b.Expect {
+			if want = subst.Replace(want); !strings.Contains(string(out), want) {
+				t.Fatalf("docs/%s:%d: the output lacks %q\nthe block:\n%s\nits output:\n%s", p.name, b.Line, want, code, out)
+			}
+		}
+	}
+}
+
+// scratch makes the repository's copy a page runs in: its tracked and
+// untracked-but-not-ignored files as they are in the working tree, committed
+// into a git repository of its own (pages run git), at a path fixed per
+// checkout so that `go run ./tools/stack` stays in Go's build cache from one
+// run to the next. The local stack gets a project name and a port of its
+// own, as the engine is shared; the replacer carries them into the pages'
+// commands with the placeholders. vars are the environment a page runs in:
+// the Fly fake's URL and token as a reader's FLY_API_TOKEN, and a toolchain
+// home of its own, so `make provider` builds into it and not into the
+// user's.
+func scratch(t *testing.T, env *harness.Env) (string, []string, *strings.Replacer) {
+	t.Helper()
+	sum := sha256.Sum256([]byte(env.Root))
+	dir := filepath.Join(os.TempDir(), "emothe-runbooks-"+hex.EncodeToString(sum[:6]))
+	home := dir + "-home"
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	files, err := exec.Command("git", "-C", env.Root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
+	if err != nil {
+		t.Fatalf("git ls-files: %v", err)
+	}
+	for f := range strings.SplitSeq(strings.TrimSuffix(string(files), "\x00"), "\x00") {
+		b, err := os.ReadFile(filepath.Join(env.Root, f))
+		if os.IsNotExist(err) {
+			continue // deleted in the working tree
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := os.Stat(filepath.Join(env.Root, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, info.Mode().Perm()); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	project := "emothe-rb-" + randomHex(3)
+	port, err := testenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := filepath.Join(dir, "stacks", "local.yaml")
+	b, err := os.ReadFile(local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(b), "emothe:appName: emothe-local", "emothe:appName: "+project, 1)
+	text = strings.Replace(text, `emothe:httpPort: "8080"`, fmt.Sprintf("emothe:httpPort: \"%d\"", port), 1)
+	if text == string(b) || !strings.Contains(text, project) {
+		t.Fatalf("stacks/local.yaml no longer sets emothe:appName emothe-local and emothe:httpPort 8080 as the runner expects")
+	}
+	if err := os.WriteFile(local, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { removeProject(t, project) })
+
+	vars := []string{
+		"EMOTHE_HOME=" + home,
+		"FLY_API_TOKEN=" + env.Token(),
+		"FLY_FLAPS_BASE_URL=" + env.APIURL,
+		"GIT_AUTHOR_NAME=runbooks", "GIT_AUTHOR_EMAIL=runbooks@example.org",
+		"GIT_COMMITTER_NAME=runbooks", "GIT_COMMITTER_EMAIL=runbooks@example.org",
+	}
+	for _, c := range [][]string{{"init", "-q"}, {"add", "-A"}, {"commit", "-q", "-m", "scratch copy"}} {
+		cmd := exec.Command("git", c...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), vars...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %s: %v\n%s", strings.Join(c, " "), err, out)
+		}
+	}
+
+	pairs := []string{
+		"emothe-local", project, "localhost:8080", fmt.Sprintf("localhost:%d", port),
+		// bootstrap.md's bucket: the harness's file backend stands in for it.
+		"s3://emothe-pulumi-state", os.Getenv("PULUMI_BACKEND_URL"),
+	}
+	for k, v := range placeholders {
+		pairs = append(pairs, k, v)
+	}
+	return dir, vars, strings.NewReplacer(pairs...)
+}
+
+// removeProject removes what a page's local stack left on the engine: its
+// containers, networks, volumes and built images, all named after project.
+func removeProject(t *testing.T, project string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	list := func(args ...string) []string {
+		out, err := dockertest.Docker(ctx, args...)
+		if err != nil {
+			t.Errorf("docker %s: %v", strings.Join(args, " "), err)
+			return nil
+		}
+		return strings.Fields(out)
+	}
+	remove := func(what []string, args ...string) {
+		if len(what) == 0 {
+			return
+		}
+		if _, err := dockertest.Docker(ctx, append(args, what...)...); err != nil {
+			t.Errorf("docker %s: %v", strings.Join(args, " "), err)
+		}
+	}
+	remove(list("ps", "-aq", "--filter", "label=com.docker.compose.project="+project), "rm", "-f", "-v")
+	owned := func(names []string) []string {
+		return slices.DeleteFunc(names, func(n string) bool { return !strings.HasPrefix(n, project+"_") })
+	}
+	remove(owned(list("network", "ls", "--format", "{{.Name}}", "--filter", "name="+project)), "network", "rm")
+	remove(owned(list("volume", "ls", "-q", "--filter", "name="+project)), "volume", "rm", "-f")
+	images := list("images", "-q", "--filter", "reference="+project)
+	slices.Sort(images)
+	remove(slices.Compact(images), "rmi", "-f")
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
