@@ -157,14 +157,13 @@ func parseMarker(body string) (Block, error) {
 			b.Expect = append(b.Expect, s)
 			rest = value[len(q):]
 		case "exit":
-			n, after, _ := strings.Cut(value, ";")
+			n, after, more := strings.Cut(value, ";")
 			code, err := strconv.Atoi(strings.TrimSpace(n))
 			if err != nil {
 				return Block{}, fmt.Errorf("marker %q: exit takes a number: %w", body, err)
 			}
-			b.Exit = code
-			rest = ""
-			if after != "" || strings.Contains(value, ";") {
+			b.Exit, rest = code, ""
+			if more {
 				rest = ";" + after
 			}
 		default:

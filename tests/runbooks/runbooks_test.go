@@ -146,7 +146,7 @@ func runPage(t *testing.T, p page) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		cmd := exec.CommandContext(ctx, "bash", "--noprofile", "--norc", "-c", script)
 		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), vars...)
+		cmd.Env = append(readerEnv(), vars...)
 		start := time.Now()
 		out, err := cmd.CombinedOutput()
 		cancel()
@@ -173,6 +173,18 @@ func runPage(t *testing.T, p page) {
 			}
 		}
 	}
+}
+
+// readerEnv is the test's environment without the state backend the harness
+// set up: a page starts where a reader starts, logged in to nothing, and
+// its blocks (bootstrap.md's visibly, the others' in a setup) export
+// PULUMI_BACKEND_URL and PULUMI_CONFIG_PASSPHRASE as a reader would. The
+// backend they name, s3://emothe-pulumi-state, is the harness's file
+// backend here (see scratch).
+func readerEnv() []string {
+	return slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "PULUMI_BACKEND_URL=") || strings.HasPrefix(kv, "PULUMI_CONFIG_PASSPHRASE=")
+	})
 }
 
 // scratch makes the repository's copy a page runs in: its tracked and
@@ -248,7 +260,7 @@ func scratch(t *testing.T, env *harness.Env) (string, []string, *strings.Replace
 	for _, c := range [][]string{{"init", "-q"}, {"add", "-A"}, {"commit", "-q", "-m", "scratch copy"}} {
 		cmd := exec.Command("git", c...)
 		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), vars...)
+		cmd.Env = append(readerEnv(), vars...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("git %s: %v\n%s", strings.Join(c, " "), err, out)
 		}
