@@ -84,7 +84,7 @@ func Parse(text string) (blocks []Block, enrolled bool, err error) {
 			if i == len(lines) {
 				return nil, enrolled, fmt.Errorf("line %d: the fence is never closed", start+1)
 			}
-			if !shell(lang) {
+			if !isShell(lang) {
 				if pending != nil {
 					return nil, true, fmt.Errorf("line %d: the marker of line %d is before a %q block, not a shell block", start+1, pending.Line, lang)
 				}
@@ -115,7 +115,7 @@ func Parse(text string) (blocks []Block, enrolled bool, err error) {
 	return blocks, true, nil
 }
 
-func shell(lang string) bool {
+func isShell(lang string) bool {
 	switch strings.TrimSpace(lang) {
 	case "sh", "bash", "shell":
 		return true

@@ -1,6 +1,9 @@
 package runbooks
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -68,4 +71,29 @@ func TestParseRefusesMistakes(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
+}
+
+// The shell fails a block on its exit status and on a missing text, naming
+// the page, the line and the command, and carries exports to the next block.
+func TestShellFailsAndCarriesExports(t *testing.T) {
+	sh := shell{dir: t.TempDir(), env: os.Environ(), exports: filepath.Join(t.TempDir(), "exports"),
+		subst: strings.NewReplacer("<org-slug>", "personal")}
+
+	_, err := sh.run("docs/x.md", Block{Line: 7, Kind: Run, Code: "export ORG=<org-slug>\necho one\nfalse\necho never\n"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "docs/x.md:7: exit status 1, want 0")
+	assert.Contains(t, err.Error(), "runbook: failed: false")
+	assert.True(t, strings.HasSuffix(err.Error(), "its output:\none\nrunbook: failed: false\n"), "it stops at the failure: %v", err)
+
+	out, err := sh.run("docs/x.md", Block{Line: 9, Kind: Run, Code: "echo org=$ORG\n", Expect: []string{"org=<org-slug>"}})
+	require.NoError(t, err, "the export of the failed block carries over, substituted")
+	assert.Equal(t, "org=personal\n", out)
+
+	_, err = sh.run("docs/x.md", Block{Line: 11, Kind: Run, Code: "echo done\n", Expect: []string{"created"}})
+	require.ErrorContains(t, err, `docs/x.md:11: the output lacks "created"`)
+
+	_, err = sh.run("docs/x.md", Block{Line: 13, Kind: Run, Code: "exit 2\n", Exit: 2})
+	require.NoError(t, err, "an exit status the marker asks for")
+	_, err = sh.run("docs/x.md", Block{Line: 15, Kind: Run, Code: "echo drift\n", Exit: 2})
+	require.ErrorContains(t, err, "exit status 0, want 2")
 }

@@ -122,12 +122,13 @@ func TestRunbooks(t *testing.T) {
 	t.Logf("blocks not run here (%d):\n%s", len(skipped), strings.Join(skipped, "\n"))
 }
 
-// runPage runs one page's blocks with bash, each as a reader would type it in
-// one terminal: exported variables carry over from block to block.
+// runPage runs one page's blocks in order, in a scratch copy of the
+// repository, and stops at the first that fails.
 func runPage(t *testing.T, p page) {
 	env := harness.New(t, quick)
-	dir, vars, subst := scratch(t, env)
-	exports := filepath.Join(t.TempDir(), "exports")
+	sh := shell{dir: "", exports: filepath.Join(t.TempDir(), "exports")}
+	sh.dir, sh.env, sh.subst = scratch(t, env)
+	sh.env = append(readerEnv(), sh.env...)
 	var transcript strings.Builder
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -138,41 +139,60 @@ func runPage(t *testing.T, p page) {
 		if b.Kind == Skip {
 			continue
 		}
-		code := subst.Replace(b.Code)
-		script := fmt.Sprintf("set -eo pipefail\n"+
-			"trap 'echo \"runbook: failed: $BASH_COMMAND\" >&2' ERR\n"+
-			"trap 'export -p >%q' EXIT\n"+
-			"if [ -f %q ]; then source %q; fi\n%s", exports, exports, exports, code)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		cmd := exec.CommandContext(ctx, "bash", "--noprofile", "--norc", "-c", script)
-		cmd.Dir = dir
-		cmd.Env = append(readerEnv(), vars...)
 		start := time.Now()
-		out, err := cmd.CombinedOutput()
-		cancel()
-		fmt.Fprintf(&transcript, "--- docs/%s:%d (%s, %.1fs)\n%s\n%s", p.name, b.Line, b.Kind, time.Since(start).Seconds(), code, out)
-		t.Logf("docs/%s:%d: %s, %.1fs", p.name, b.Line, b.Kind, time.Since(start).Seconds())
-		exit := 0
+		out, err := sh.run("docs/"+p.name, b)
+		fmt.Fprintf(&transcript, "--- docs/%s:%d (%s, %.1fs)\n%s\n%s", p.name, b.Line, b.Kind, time.Since(start).Seconds(), b.Code, out)
 		if err != nil {
-			exit = -1
-			if ee, ok := err.(*exec.ExitError); ok {
-				exit = ee.ExitCode()
-			}
+			t.Fatal(err)
 		}
-		if exit != b.Exit {
-			failed := ""
-			if i := strings.LastIndex(string(out), "runbook: failed: "); i >= 0 {
-				failed, _, _ = strings.Cut(string(out[i:]), "\n")
-			}
-			t.Fatalf("docs/%s:%d: exit status %d, want %d (%v)\n%s\nthe block:\n%s\nits output:\n%s",
-				p.name, b.Line, exit, b.Exit, err, failed, code, out)
-		}
-		for _, want := range b.Expect {
-			if want = subst.Replace(want); !strings.Contains(string(out), want) {
-				t.Fatalf("docs/%s:%d: the output lacks %q\nthe block:\n%s\nits output:\n%s", p.name, b.Line, want, code, out)
-			}
+		t.Logf("docs/%s:%d: %s, %.1fs", p.name, b.Line, b.Kind, time.Since(start).Seconds())
+	}
+}
+
+// shell runs blocks with bash, each as a reader would type it in one
+// terminal: exported variables carry over from block to block.
+type shell struct {
+	dir     string
+	env     []string
+	exports string // where a block leaves its exported variables for the next
+	subst   *strings.Replacer
+}
+
+// run runs block b of page and checks its exit status and output. The error
+// names the page, the block's line, the command that failed and the output.
+func (sh shell) run(page string, b Block) (string, error) {
+	code := sh.subst.Replace(b.Code)
+	script := fmt.Sprintf("set -eo pipefail\n"+
+		"trap 'echo \"runbook: failed: $BASH_COMMAND\" >&2' ERR\n"+
+		"trap 'export -p >%q' EXIT\n"+
+		"if [ -f %q ]; then source %q; fi\n%s", sh.exports, sh.exports, sh.exports, code)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "--noprofile", "--norc", "-c", script)
+	cmd.Dir, cmd.Env = sh.dir, sh.env
+	b2, err := cmd.CombinedOutput()
+	out := string(b2)
+	exit := 0
+	if err != nil {
+		exit = -1
+		if ee, ok := err.(*exec.ExitError); ok {
+			exit = ee.ExitCode()
 		}
 	}
+	if exit != b.Exit {
+		failed := ""
+		if i := strings.LastIndex(out, "runbook: failed: "); i >= 0 {
+			failed, _, _ = strings.Cut(out[i:], "\n")
+		}
+		return out, fmt.Errorf("%s:%d: exit status %d, want %d (%v)\n%s\nthe block:\n%s\nits output:\n%s",
+			page, b.Line, exit, b.Exit, err, failed, code, out)
+	}
+	for _, want := range b.Expect {
+		if want = sh.subst.Replace(want); !strings.Contains(out, want) {
+			return out, fmt.Errorf("%s:%d: the output lacks %q\nthe block:\n%s\nits output:\n%s", page, b.Line, want, code, out)
+		}
+	}
+	return out, nil
 }
 
 // readerEnv is the test's environment without the state backend the harness
@@ -260,7 +280,7 @@ func scratch(t *testing.T, env *harness.Env) (string, []string, *strings.Replace
 	for _, c := range [][]string{{"init", "-q"}, {"add", "-A"}, {"commit", "-q", "-m", "scratch copy"}} {
 		cmd := exec.Command("git", c...)
 		cmd.Dir = dir
-		cmd.Env = append(readerEnv(), vars...)
+		cmd.Env = append(os.Environ(), vars...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("git %s: %v\n%s", strings.Join(c, " "), err, out)
 		}
