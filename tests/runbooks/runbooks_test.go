@@ -35,9 +35,9 @@ var placeholders = map[string]string{
 	"<digest>":   digest,
 }
 
-// mustRun are the pages that must stay enrolled: the issue that introduced
-// the runner named them, and dropping a page's markers must not pass quietly.
-var mustRun = []string{"backups.md", "bootstrap.md", "compose.md", "drift.md", "rollback.md"}
+// mustRun are the pages that must stay enrolled: dropping a page's markers
+// must not pass quietly.
+var mustRun = []string{"backups.md", "bootstrap.md", "compose.md", "drift.md", "fly.md", "pipeline.md", "rollback.md"}
 
 // quick keeps the fake's boots and checks short: the pages' timing is not
 // what the test is about.
@@ -68,7 +68,7 @@ func pages(t *testing.T) []page {
 		}
 		blocks, enrolled, err := Parse(string(text))
 		if err != nil {
-			t.Errorf("docs/%s:%v", filepath.Base(f), err)
+			t.Errorf("docs/%s: %v", filepath.Base(f), err)
 			continue
 		}
 		if enrolled {
@@ -272,6 +272,9 @@ func scratch(t *testing.T, env *harness.Env) (string, []string, *strings.Replace
 
 	vars := []string{
 		"EMOTHE_HOME=" + home,
+		// The reader's PATH starts with the toolchain's bin (bootstrap.md),
+		// where `make provider` puts the flyio plugin plain `pulumi` finds.
+		"PATH=" + filepath.Join(home, "bin") + string(os.PathListSeparator) + os.Getenv("PATH"),
 		"FLY_API_TOKEN=" + env.Token(),
 		"FLY_FLAPS_BASE_URL=" + env.APIURL,
 		"GIT_AUTHOR_NAME=runbooks", "GIT_AUTHOR_EMAIL=runbooks@example.org",
