@@ -52,30 +52,32 @@ type page struct {
 	blocks []Block
 }
 
-// pages are the enrolled runbooks in docs/, by name.
-func pages(t *testing.T) []page {
+// pages are the enrolled runbooks in docs/, by name, and the names of the
+// other pages.
+func pages(t *testing.T) (enrolled []page, others []string) {
 	t.Helper()
 	root := testenv.RepoRoot(t)
 	files, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []page
 	for _, f := range files {
 		text, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		blocks, enrolled, err := Parse(string(text))
+		blocks, ok, err := Parse(string(text))
 		if err != nil {
 			t.Errorf("docs/%s: %v", filepath.Base(f), err)
 			continue
 		}
-		if enrolled {
-			out = append(out, page{name: filepath.Base(f), blocks: blocks})
+		if ok {
+			enrolled = append(enrolled, page{name: filepath.Base(f), blocks: blocks})
+		} else {
+			others = append(others, filepath.Base(f))
 		}
 	}
-	return out
+	return enrolled, others
 }
 
 // TestMarkers checks every page's markers, without running anything: a
@@ -83,7 +85,8 @@ func pages(t *testing.T) []page {
 // here in `go test -short` already.
 func TestMarkers(t *testing.T) {
 	var names []string
-	for _, p := range pages(t) {
+	enrolled, _ := pages(t)
+	for _, p := range enrolled {
 		names = append(names, p.name)
 		run := 0
 		for _, b := range p.blocks {
@@ -110,8 +113,10 @@ func TestRunbooks(t *testing.T) {
 		t.Skip("runs the runbooks' commands against the Fly fake and the Docker engine")
 	}
 	dockertest.RequireEngine(t)
+	t.Cleanup(func() { _ = os.RemoveAll(toolchainHome(t)) })
 	var skipped []string
-	for _, p := range pages(t) {
+	enrolled, others := pages(t)
+	for _, p := range enrolled {
 		for _, b := range p.blocks {
 			if b.Kind == Skip {
 				skipped = append(skipped, fmt.Sprintf("docs/%s:%d: %s", p.name, b.Line, b.Reason))
@@ -120,6 +125,7 @@ func TestRunbooks(t *testing.T) {
 		t.Run(strings.TrimSuffix(p.name, ".md"), func(t *testing.T) { runPage(t, p) })
 	}
 	t.Logf("blocks not run here (%d):\n%s", len(skipped), strings.Join(skipped, "\n"))
+	t.Logf("pages without markers, not run: %s", strings.Join(others, ", "))
 }
 
 // runPage runs one page's blocks in order, in a scratch copy of the
@@ -219,9 +225,7 @@ func readerEnv() []string {
 // user's.
 func scratch(t *testing.T, env *harness.Env) (string, []string, *strings.Replacer) {
 	t.Helper()
-	sum := sha256.Sum256([]byte(env.Root))
-	dir := filepath.Join(os.TempDir(), "emothe-runbooks-"+hex.EncodeToString(sum[:6]))
-	home := dir + "-home"
+	dir, home := scratchDir(env.Root), toolchainHome(t)
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +254,7 @@ func scratch(t *testing.T, env *harness.Env) (string, []string, *strings.Replace
 		}
 	}
 
-	project := "emothe-rb-" + randomHex(3)
+	project := "emothe-rb-" + strings.ToLower(rand.Text()[:6])
 	port, err := testenv.FreePort()
 	if err != nil {
 		t.Fatal(err)
@@ -300,6 +304,18 @@ func scratch(t *testing.T, env *harness.Env) (string, []string, *strings.Replace
 	return dir, vars, strings.NewReplacer(pairs...)
 }
 
+// scratchDir is where the pages of the checkout at root run.
+func scratchDir(root string) string {
+	sum := sha256.Sum256([]byte(root))
+	return filepath.Join(os.TempDir(), "emothe-runbooks-"+hex.EncodeToString(sum[:6]))
+}
+
+// toolchainHome is the pages' EMOTHE_HOME: `make provider` builds into its
+// bin. It outlives each page, so the plugin is built once per run.
+func toolchainHome(t *testing.T) string {
+	return scratchDir(testenv.RepoRoot(t)) + "-home"
+}
+
 // removeProject removes what a page's local stack left on the engine: its
 // containers, networks, volumes and built images, all named after project.
 func removeProject(t *testing.T, project string) {
@@ -330,10 +346,4 @@ func removeProject(t *testing.T, project string) {
 	images := list("images", "-q", "--filter", "reference="+project)
 	slices.Sort(images)
 	remove(slices.Compact(images), "rmi", "-f")
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
