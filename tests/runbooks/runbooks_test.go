@@ -343,7 +343,7 @@ func removeProject(t *testing.T, project string) {
 	}
 	remove(owned(list("network", "ls", "--format", "{{.Name}}", "--filter", "name="+project)), "network", "rm")
 	remove(owned(list("volume", "ls", "-q", "--filter", "name="+project)), "volume", "rm", "-f")
-	images := list("images", "-q", "--filter", "reference="+project)
-	slices.Sort(images)
-	remove(slices.Compact(images), "rmi", "-f")
+	// By name: the same build under another project's name has the same ID,
+	// and only the name is ours.
+	remove(list("images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference="+project), "rmi")
 }
