@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -217,9 +218,10 @@ func readerEnv() []string {
 // untracked-but-not-ignored files as they are in the working tree, committed
 // into a git repository of its own (pages run git), at a path fixed per
 // checkout so that `go run ./tools/stack` stays in Go's build cache from one
-// run to the next. The local stack gets a project name and a port of its
-// own, as the engine is shared; the replacer carries them into the pages'
-// commands with the placeholders. vars are the environment a page runs in:
+// run to the next. Every committed stack gets an app name of its own (the
+// Compose project, on a shared engine) and the local stack a free port;
+// the replacer carries them into the pages' commands and expectations,
+// with the placeholders. vars are the environment a page runs in:
 // the Fly fake's URL and token as a reader's FLY_API_TOKEN, and a toolchain
 // home of its own, so `make provider` builds into it and not into the
 // user's.
@@ -254,7 +256,6 @@ func scratch(t *testing.T, env *harness.Env) (string, []string, *strings.Replace
 		}
 	}
 
-	project := "emothe-rb-" + strings.ToLower(rand.Text()[:6])
 	port, err := testenv.FreePort()
 	if err != nil {
 		t.Fatal(err)
@@ -264,15 +265,21 @@ func scratch(t *testing.T, env *harness.Env) (string, []string, *strings.Replace
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := strings.Replace(string(b), "emothe:appName: emothe-local", "emothe:appName: "+project, 1)
-	text = strings.Replace(text, `emothe:httpPort: "8080"`, fmt.Sprintf("emothe:httpPort: \"%d\"", port), 1)
-	if text == string(b) || !strings.Contains(text, project) {
-		t.Fatalf("stacks/local.yaml no longer sets emothe:appName emothe-local and emothe:httpPort 8080 as the runner expects")
+	text := strings.Replace(string(b), `emothe:httpPort: "8080"`, fmt.Sprintf("emothe:httpPort: \"%d\"", port), 1)
+	if text == string(b) {
+		t.Fatalf("stacks/local.yaml no longer sets emothe:httpPort 8080 as the runner expects")
 	}
 	if err := os.WriteFile(local, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { removeProject(t, project) })
+	// The local passphrase and image names are not app names.
+	pairs := []string{"localhost:8080", fmt.Sprintf("localhost:%d", port),
+		"emothe-local-only", "emothe-local-only", "emothe-local/", "emothe-local/"}
+	renamed := uniqueAppNames(t, dir)
+	for name, unique := range renamed {
+		pairs = append(pairs, name, unique)
+		t.Cleanup(func() { removeProject(t, unique) })
+	}
 
 	vars := []string{
 		"EMOTHE_HOME=" + home,
@@ -293,15 +300,51 @@ func scratch(t *testing.T, env *harness.Env) (string, []string, *strings.Replace
 		}
 	}
 
-	pairs := []string{
-		"emothe-local", project, "localhost:8080", fmt.Sprintf("localhost:%d", port),
-		// bootstrap.md's bucket: the harness's file backend stands in for it.
-		"s3://emothe-pulumi-state", os.Getenv("PULUMI_BACKEND_URL"),
-	}
+	// bootstrap.md's bucket: the harness's file backend stands in for it.
+	pairs = append(pairs, "s3://emothe-pulumi-state", os.Getenv("PULUMI_BACKEND_URL"))
 	for k, v := range placeholders {
 		pairs = append(pairs, k, v)
 	}
 	return dir, vars, strings.NewReplacer(pairs...)
+}
+
+// appNameLine is a stack file's emothe:appName setting.
+var appNameLine = regexp.MustCompile(`(?m)^([ \t]*emothe:appName:[ \t]*)([a-z0-9-]+)[ \t]*$`)
+
+// uniqueAppNames gives the app of every committed stack (Pulumi.*.yaml,
+// stacks/*.yaml) in the scratch copy dir a name of this run's: the Docker
+// engine is shared, the app name is the Compose project, and a page may put
+// any stack on the engine. It returns the new name of each old one.
+func uniqueAppNames(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	suffix := "-rb" + strings.ToLower(rand.Text()[:5])
+	files, err := filepath.Glob(filepath.Join(dir, "Pulumi.*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	templates, err := filepath.Glob(filepath.Join(dir, "stacks", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	renamed := map[string]string{}
+	for _, f := range append(files, templates...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := appNameLine.FindSubmatch(b)
+		if m == nil {
+			continue
+		}
+		renamed[string(m[2])] = string(m[2]) + suffix
+		if err := os.WriteFile(f, appNameLine.ReplaceAll(b, []byte("${1}${2}"+suffix)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := renamed["emothe-local"]; !ok {
+		t.Fatal("stacks/local.yaml no longer sets emothe:appName emothe-local as the runner expects")
+	}
+	return renamed
 }
 
 // scratchDir is where the pages of the checkout at root run.
