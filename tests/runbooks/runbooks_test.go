@@ -21,8 +21,6 @@ import (
 	"github.com/emothe/emothe/tests/e2e/harness"
 )
 
-func TestMain(m *testing.M) { harness.Main(m) }
-
 // digest stands for an image digest a reader copies from somewhere (a deploy's
 // job summary, `pulumi stack tag ls`): the fake pulls no image, so any will do.
 var digest = strings.Repeat("d1", 32)
@@ -114,7 +112,7 @@ func TestRunbooks(t *testing.T) {
 		t.Skip("runs the runbooks' commands against the Fly fake and the Docker engine")
 	}
 	dockertest.RequireEngine(t)
-	t.Cleanup(func() { _ = os.RemoveAll(toolchainHome(t)) })
+	warmBuildCache(t)
 	var skipped []string
 	enrolled, others := pages(t)
 	for _, p := range enrolled {
@@ -123,18 +121,37 @@ func TestRunbooks(t *testing.T) {
 				skipped = append(skipped, fmt.Sprintf("docs/%s:%d: %s", p.name, b.Line, b.Reason))
 			}
 		}
-		t.Run(strings.TrimSuffix(p.name, ".md"), func(t *testing.T) { runPage(t, p) })
+		t.Run(strings.TrimSuffix(p.name, ".md"), func(t *testing.T) {
+			t.Parallel() // each page has its own scratch copy, fake, state and names
+			runPage(t, p)
+		})
 	}
 	t.Logf("blocks not run here (%d):\n%s", len(skipped), strings.Join(skipped, "\n"))
 	t.Logf("pages without markers, not run: %s", strings.Join(others, ", "))
 }
 
+// buildFlags go into the pages' GOFLAGS. The pages build the same packages
+// (`make provider`, `go run ./tools/stack`, the Go host's main.go) in copies
+// at different paths; -trimpath leaves the path out of the build cache's
+// keys, so the build warmBuildCache runs once serves every page.
+const buildFlags = "-trimpath"
+
+// warmBuildCache builds, in the checkout, what the pages will build in
+// their copies, before they start at once.
+func warmBuildCache(t *testing.T) {
+	t.Helper()
+	cmd := exec.Command("go", "build", buildFlags, ".", "./tools/stack", "./provider/cmd/pulumi-resource-flyio")
+	cmd.Dir = testenv.RepoRoot(t)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+}
+
 // runPage runs one page's blocks in order, in a scratch copy of the
 // repository, and stops at the first that fails.
 func runPage(t *testing.T, p page) {
-	env := harness.New(t, quick)
 	sh := shell{dir: "", exports: filepath.Join(t.TempDir(), "exports")}
-	sh.dir, sh.env, sh.subst = scratch(t, env)
+	sh.dir, sh.env, sh.subst = scratch(t, p.name)
 	sh.env = append(readerEnv(), sh.env...)
 	var transcript strings.Builder
 	t.Cleanup(func() {
@@ -202,12 +219,12 @@ func (sh shell) run(page string, b Block) (string, error) {
 	return out, nil
 }
 
-// readerEnv is the test's environment without the state backend the harness
-// set up: a page starts where a reader starts, logged in to nothing, and
-// its blocks (bootstrap.md's visibly, the others' in a setup) export
+// readerEnv is the test's environment without a state backend: a page
+// starts where a reader starts, logged in to nothing, and its blocks
+// (bootstrap.md's visibly, the others' in a setup) export
 // PULUMI_BACKEND_URL and PULUMI_CONFIG_PASSPHRASE as a reader would. The
-// backend they name, s3://emothe-pulumi-state, is the harness's file
-// backend here (see scratch).
+// backend they name, s3://emothe-pulumi-state, is a file backend of the
+// page's own here (see scratch).
 func readerEnv() []string {
 	return slices.DeleteFunc(os.Environ(), func(kv string) bool {
 		return strings.HasPrefix(kv, "PULUMI_BACKEND_URL=") || strings.HasPrefix(kv, "PULUMI_CONFIG_PASSPHRASE=")
@@ -217,34 +234,39 @@ func readerEnv() []string {
 // scratch makes the repository's copy a page runs in: its tracked and
 // untracked-but-not-ignored files as they are in the working tree, committed
 // into a git repository of its own (pages run git), at a path fixed per
-// checkout so that `go run ./tools/stack` stays in Go's build cache from one
-// run to the next. Every committed stack gets an app name of its own (the
+// checkout and page. Every committed stack gets an app name of its own (the
 // Compose project, on a shared engine) and the local stack a free port;
 // the replacer carries them into the pages' commands and expectations,
-// with the placeholders. vars are the environment a page runs in:
-// the Fly fake's URL and token as a reader's FLY_API_TOKEN, and a toolchain
-// home of its own, so `make provider` builds into it and not into the
-// user's.
-func scratch(t *testing.T, env *harness.Env) (string, []string, *strings.Replacer) {
+// with the placeholders. vars are the environment a page runs in: a Fly
+// fake's URL and token as a reader's FLY_API_TOKEN, a Pulumi home (`pulumi
+// login` writes there) and a toolchain home of the page's own, so `make
+// provider` builds into it and not into the user's.
+func scratch(t *testing.T, name string) (string, []string, *strings.Replacer) {
 	t.Helper()
-	dir, home := scratchDir(env.Root), toolchainHome(t)
-	if err := os.RemoveAll(dir); err != nil {
-		t.Fatal(err)
+	root := testenv.RepoRoot(t)
+	dir := scratchDir(root, name)
+	home := dir + "-home"
+	for _, d := range []string{dir, home} {
+		if err := os.RemoveAll(d); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.RemoveAll(d) })
 	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	files, err := exec.Command("git", "-C", env.Root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
+	fake, apiURL := harness.ServeFake(t, quick)
+	state := t.TempDir()
+	files, err := exec.Command("git", "-C", root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
 	if err != nil {
 		t.Fatalf("git ls-files: %v", err)
 	}
 	for f := range strings.SplitSeq(strings.TrimSuffix(string(files), "\x00"), "\x00") {
-		b, err := os.ReadFile(filepath.Join(env.Root, f))
+		b, err := os.ReadFile(filepath.Join(root, f))
 		if os.IsNotExist(err) {
 			continue // deleted in the working tree
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		info, err := os.Stat(filepath.Join(env.Root, f))
+		info, err := os.Stat(filepath.Join(root, f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -285,9 +307,12 @@ func scratch(t *testing.T, env *harness.Env) (string, []string, *strings.Replace
 		"EMOTHE_HOME=" + home,
 		// The reader's PATH starts with the toolchain's bin (bootstrap.md),
 		// where `make provider` puts the flyio plugin plain `pulumi` finds.
-		"PATH=" + filepath.Join(home, "bin") + string(os.PathListSeparator) + os.Getenv("PATH"),
-		"FLY_API_TOKEN=" + env.Token(),
-		"FLY_FLAPS_BASE_URL=" + env.APIURL,
+		"PATH=" + strings.Join([]string{filepath.Join(home, "bin"), filepath.Dir(harness.PulumiCLI(t)), os.Getenv("PATH")}, string(os.PathListSeparator)),
+		"PULUMI_HOME=" + harness.PulumiHome(t, t.TempDir()),
+		"PULUMI_SKIP_UPDATE_CHECK=true",
+		"GOFLAGS=" + buildFlags,
+		"FLY_API_TOKEN=" + fake.Token(),
+		"FLY_FLAPS_BASE_URL=" + apiURL,
 		"GIT_AUTHOR_NAME=runbooks", "GIT_AUTHOR_EMAIL=runbooks@example.org",
 		"GIT_COMMITTER_NAME=runbooks", "GIT_COMMITTER_EMAIL=runbooks@example.org",
 	}
@@ -300,8 +325,8 @@ func scratch(t *testing.T, env *harness.Env) (string, []string, *strings.Replace
 		}
 	}
 
-	// bootstrap.md's bucket: the harness's file backend stands in for it.
-	pairs = append(pairs, "s3://emothe-pulumi-state", os.Getenv("PULUMI_BACKEND_URL"))
+	// bootstrap.md's bucket: a file backend stands in for it.
+	pairs = append(pairs, "s3://emothe-pulumi-state", "file://"+state)
 	for k, v := range placeholders {
 		pairs = append(pairs, k, v)
 	}
@@ -347,16 +372,10 @@ func uniqueAppNames(t *testing.T, dir string) map[string]string {
 	return renamed
 }
 
-// scratchDir is where the pages of the checkout at root run.
-func scratchDir(root string) string {
+// scratchDir is where page name of the checkout at root runs.
+func scratchDir(root, name string) string {
 	sum := sha256.Sum256([]byte(root))
-	return filepath.Join(os.TempDir(), "emothe-runbooks-"+hex.EncodeToString(sum[:6]))
-}
-
-// toolchainHome is the pages' EMOTHE_HOME: `make provider` builds into its
-// bin. It outlives each page, so the plugin is built once per run.
-func toolchainHome(t *testing.T) string {
-	return scratchDir(testenv.RepoRoot(t)) + "-home"
+	return filepath.Join(os.TempDir(), "emothe-runbooks-"+hex.EncodeToString(sum[:6])+"-"+strings.TrimSuffix(name, ".md"))
 }
 
 // removeProject removes what a page's local stack left on the engine: its
