@@ -1,8 +1,14 @@
 package compose
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/emothe/emothe/internal/datamove"
+	"github.com/emothe/emothe/internal/stackctl"
 )
 
 // BenchmarkNoopUp times a second `pulumi up` of an unchanged local stack
@@ -54,4 +60,24 @@ func BenchmarkImageUpdateUnderLoad(b *testing.B) {
 	b.ReportMetric(float64(failed)/float64(updates), "failed")
 	b.ReportMetric(took.Seconds()/float64(updates), "update-s")
 	b.ReportMetric(float64(sent)/float64(updates), "requests")
+}
+
+// BenchmarkMoveData moves 100,000 plays (and the seeded catalogue) from
+// one Compose stack to another through `make move-data`'s code, the
+// target's app stopped and started again, and reports a move's wall time
+// and rows per second.
+func BenchmarkMoveData(b *testing.B) {
+	p := newPair(b)
+	p.pa.seed(b, 100_000)
+	var rows int64
+	var took time.Duration
+	for b.Loop() {
+		rep, err := stackctl.MoveData(context.Background(), p.a.root, p.a.name, p.b.name, datamove.Options{Force: true})
+		require.NoError(b, err)
+		rows += rep.Rows
+		took += rep.Duration
+	}
+	b.ReportMetric(took.Seconds()/float64(b.N), "move-s")
+	b.ReportMetric(float64(rows)/took.Seconds(), "rows/s")
+	b.ReportMetric(float64(rows)/float64(b.N), "rows")
 }
