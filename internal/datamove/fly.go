@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"regexp"
@@ -51,16 +50,11 @@ func openFly(ctx context.Context, e Endpoint, o Options) (*flyDB, error) {
 		}
 	}
 	f := e.Fly
-	var args []string
+	// Either way flyctl picks the port (given 0, `fly proxy` binds a free
+	// one) and says which.
+	args := []string{"proxy", "0:5432", f.Host, "--app", f.Machine}
 	if f.Cluster != "" {
-		// `fly mpg proxy` picks its own port (16380) and says which.
 		args = []string{"mpg", "proxy", f.Cluster}
-	} else {
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		args = []string{"proxy", fmt.Sprintf("%d:%d", port, 5432), f.Host, "--app", f.Machine}
 	}
 	d := &flyDB{e: e, done: make(chan struct{}), log: &tail{}}
 	d.proxy = exec.Command(bin, args...)
@@ -107,16 +101,6 @@ func openFly(ctx context.Context, e Endpoint, o Options) (*flyDB, error) {
 	}
 	d.close()
 	return nil, err
-}
-
-// freePort is a loopback port nothing listens on now.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("pick a local port for fly proxy: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func (d *flyDB) tool(ctx context.Context, name string, args []string, stdin io.Reader, stdout io.Writer) error {

@@ -109,7 +109,8 @@ func forward(port, remote, upstream string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("Proxying local port %s to remote [%s]\n", port, remote)
+	// Like flyctl, port 0 binds a free port, and the line names it.
+	fmt.Printf("Proxying local port %d to remote [%s]\n", l.Addr().(*net.TCPAddr).Port, remote)
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
 	go func() {
