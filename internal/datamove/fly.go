@@ -41,7 +41,7 @@ func openFly(ctx context.Context, e Endpoint, o Options) (*flyDB, error) {
 	bin, err := exec.LookPath(cmp.Or(o.Fly, "fly"))
 	if err != nil {
 		return nil, fmt.Errorf("stack %s runs on Fly, whose database move-data reaches through `fly proxy`, but flyctl is not on PATH (%v); "+
-			"nothing was changed; fix: install flyctl (https://fly.io/docs/flyctl/install/) and log in (`fly auth login`) or set FLY_API_TOKEN", e.Stack, err)
+			"nothing was changed; fix: install flyctl (https://fly.io/docs/flyctl/install/) so that `fly` is on PATH", e.Stack, err)
 	}
 	for _, t := range []string{"pg_dump", "pg_restore", "psql"} {
 		if _, err := exec.LookPath(t); err != nil {
