@@ -147,12 +147,12 @@ func TestCompare(t *testing.T) {
 func TestPrintCounts(t *testing.T) {
 	var b strings.Builder
 	tables, total := compare(map[string]int64{"public.plays": 12, "public.goose_db_version": 3}, map[string]int64{"public.plays": 11, "public.goose_db_version": 3})
-	printCounts(&b, "a", "b", Report{Tables: tables, Rows: total})
+	printCounts(&b, "a", "a-stack-named-long", Report{Tables: tables, Rows: total})
 	assert.Equal(t, ""+
-		"table                              a            b\n"+
-		"public.goose_db_version            3            3\n"+
-		"public.plays                      12           11  MISMATCH\n"+
-		"total                             15           14\n", b.String())
+		"table                              a a-stack-named-long\n"+
+		"public.goose_db_version            3                  3\n"+
+		"public.plays                      12                 11  MISMATCH\n"+
+		"total                             15                 14\n", b.String())
 }
 
 func TestParseCounts(t *testing.T) {

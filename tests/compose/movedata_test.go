@@ -28,13 +28,13 @@ import (
 // seededPlays is how many plays a fresh deploy's migrations insert.
 const seededPlays = 11
 
-// pair is two Compose stacks brought up side by side, one replica each,
-// for moving data between them.
+// pair is two Compose stacks, for moving data between them.
 type pair struct {
 	a, b   *stack
 	pa, pb project
 }
 
+// newPair brings up two stacks side by side, one replica each.
 func newPair(tb testing.TB) pair {
 	tb.Helper()
 	imgs := buildImages(tb)
@@ -97,11 +97,18 @@ func (p project) total(tb testing.TB) int {
 	return *page.Total
 }
 
-// TestMoveData moves a Compose stack's data to another through `make
-// move-data`'s code (stackctl.MoveData), on the real engine, then to a
-// Fly stack's database (behind the stand-in fly proxy) and back.
-func TestMoveData(t *testing.T) {
-	p := newPair(t)
+// testMoveData moves the data of a, a Compose stack that is up, to a
+// second one through `make move-data`'s code (stackctl.MoveData), on the
+// real engine, then to a Fly stack's database (behind the stand-in fly
+// proxy) and back. TestRollbackUnderLoad runs it on its stack, so that the
+// suite brings up one stack fewer.
+func testMoveData(t *testing.T, imgs images, a *stack, pa project) {
+	pb := newProject(t, imgs.appA)
+	pb.config["replicas"] = "1"
+	b := newStack(t, pb.config, stackSecrets())
+	b.up(t)
+	pb.waitReady(t)
+	p := pair{a: a, b: b, pa: pa, pb: pb}
 	const added = 500
 	p.pa.seed(t, added)
 	root := p.a.root
@@ -114,10 +121,6 @@ func TestMoveData(t *testing.T) {
 		require.ErrorContains(t, err, "the same stack")
 		_, err = stackctl.MoveData(ctx, root, p.a.name, "no-such-stack-"+randomHex(3), datamove.Options{})
 		require.ErrorContains(t, err, "unknown stack")
-		idle := newStack(t, p.pa.config, stackSecrets()) // never brought up
-		_, err = stackctl.MoveData(ctx, root, p.a.name, idle.name, datamove.Options{})
-		require.ErrorContains(t, err, "has no database yet")
-		require.ErrorContains(t, err, "make up STACK="+idle.name)
 		assert.Equal(t, appB, p.pb.ids(t, "app"), "stack b's app kept running")
 	})
 
