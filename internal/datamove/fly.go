@@ -129,6 +129,9 @@ func (d *flyDB) stopApp(ctx context.Context) (func(context.Context) error, error
 		return nil, err
 	}
 	machines, err := client.ListMachines(ctx, d.e.App)
+	if errors.Is(err, fly.ErrNotFound) {
+		return nil, nil // no app (a switch has released it): nothing writes
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list the machines of Fly app %s: %w", d.e.App, err)
 	}

@@ -124,6 +124,13 @@ func TestMoveBetweenFlyDatabases(t *testing.T) {
 		assert.Equal(t, int64(1), count(t, dstURL, "plays WHERE id = 2001"), "the new row took the next id")
 	})
 
+	t.Run("a source whose app is gone has nothing to stop", func(t *testing.T) {
+		released := from
+		released.App = "emothe-released" // a switch released it; its database stays
+		_, err := datamove.Move(ctx, released, to, datamove.Options{Force: true, StopSource: true})
+		require.NoError(t, err)
+	})
+
 	t.Run("flyctl was asked for each proxy, with a token and no password", func(t *testing.T) {
 		calls := standin.Calls(t)
 		require.NotEmpty(t, calls)
