@@ -15,7 +15,7 @@ export PULUMI_SKIP_UPDATE_CHECK := true
 
 GO_TEST ?= go test -count=1 -timeout 30m
 
-.PHONY: all tools provider up preview destroy secrets drift stack rollback test unit e2e bench codegen check-codegen lint
+.PHONY: all tools provider up preview destroy secrets drift stack rollback move-data test unit e2e bench codegen check-codegen lint
 all: test
 
 ## tools: install and start what builds and tests need (idempotent).
@@ -56,6 +56,11 @@ stack: tools
 ## rollback: put back the previous successful release's image, or TO=<digest>.
 rollback: tools provider
 	go run ./tools/stack -stack $(STACK) $(if $(TO),-to $(TO)) rollback
+
+## move-data: copy stack FROM's database over stack TO's, with TO's app
+## stopped, then compare row counts; FORCE=1 overwrites a TO that holds data.
+move-data: tools
+	go run ./tools/stack -from "$(FROM)" -to "$(TO)" $(if $(FORCE),-force) move-data
 
 ## test: everything — codegen freshness, vet, unit, end-to-end.
 test: tools check-codegen lint
