@@ -9,26 +9,24 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 
 	"github.com/emothe/emothe/infra"
 	"github.com/emothe/emothe/infra/stack"
+	"github.com/emothe/emothe/internal/datamove"
 )
-
-// Mover copies the database of the stack's old side, whose configuration
-// is before, over the new side's (after), which the switch created as far
-// as its backend's SwitchFirst: the new database exists, the new app does
-// not.
-type Mover func(ctx context.Context, st auto.Stack, before, after auto.ConfigMap, out io.Writer) error
 
 // SwitchOptions are a switch's inputs besides the stack.
 type SwitchOptions struct {
 	To    string // the backend to switch to
 	Force bool   // switch an unprotected stack, deleting its old database
-	Move  Mover
 	Out   io.Writer
+	// Fly is the flyctl binary the data move reaches a Fly database
+	// through; empty means `fly` on PATH.
+	Fly string
 	// Up are the options of the switch's two updates (progress streams).
 	Up []optup.Option
 }
@@ -44,8 +42,9 @@ type SwitchOptions struct {
 //     backend needs that the stack lacks);
 //  3. an up targeted at the new backend's SwitchFirst creates the new
 //     database (and image) beside the old side, which keeps serving;
-//  4. Move copies the data over (the service writes nothing, so the old
-//     side serves on through the copy);
+//  4. datamove.Move copies the data over, pg_dump into pg_restore, and
+//     compares the row counts (the service writes nothing, so the old side
+//     serves on through the copy);
 //  5. it unprotects the stack's resources in the state, and a full up
 //     creates the new app on the copied data, then deletes the old side.
 //     The old database, retained (retainOnDelete), leaves the state and
@@ -81,6 +80,10 @@ func Switch(ctx context.Context, st auto.Stack, o SwitchOptions) error {
 			st.Name(), backendKey, plan.To.Name, st.Name(), st.Name())
 	}
 	app := stack.RawFromConfig(st.Name(), after).Values["appName"]
+	source, err := Endpoint(ctx, st) // read before the configuration changes
+	if err != nil {
+		return fmt.Errorf("switch of stack %s: %w", st.Name(), err)
+	}
 
 	if err := writeConfig(ctx, st, plan.Set, plan.Remove); err != nil {
 		return err
@@ -95,9 +98,6 @@ func Switch(ctx context.Context, st auto.Stack, o SwitchOptions) error {
 	if err != nil {
 		return errors.Join(err, undo(ctx, st, plan, before, out))
 	}
-	if after, err = st.GetAllConfig(ctx); err != nil {
-		return errors.Join(err, undo(ctx, st, plan, before, out))
-	}
 
 	fmt.Fprintf(out, "switch %s: 1/3 creating the database on %s; %s keeps serving\n", st.Name(), plan.To.Name, plan.From.Name)
 	if _, err := st.Up(ctx, append(slices.Clone(o.Up), optup.Target(plan.To.SwitchFirst(app)))...); err != nil {
@@ -105,7 +105,7 @@ func Switch(ctx context.Context, st auto.Stack, o SwitchOptions) error {
 			undo(ctx, st, plan, before, out))
 	}
 	fmt.Fprintf(out, "switch %s: 2/3 copying the data from %s to %s; %s keeps serving\n", st.Name(), plan.From.Name, plan.To.Name, plan.From.Name)
-	if err := o.Move(ctx, st, before, after, out); err != nil {
+	if err := moveData(ctx, st, source, o, out); err != nil {
 		return errors.Join(fmt.Errorf("switch of stack %s: copying the data failed: %w", st.Name(), err), undo(ctx, st, plan, before, out))
 	}
 
@@ -128,7 +128,23 @@ func Switch(ctx context.Context, st auto.Stack, o SwitchOptions) error {
 		return err
 	}
 	fmt.Fprintf(out, "switch %s: done; it runs on %s\n", st.Name(), plan.To.Name)
-	report(out, st.Name(), plan, held, left, before, after)
+	report(out, st.Name(), plan, held, left, before)
+	return nil
+}
+
+// moveData copies the database of source, the old side, over the new
+// side's, and says how much it copied.
+func moveData(ctx context.Context, st auto.Stack, source datamove.Endpoint, o SwitchOptions, out io.Writer) error {
+	target, err := Endpoint(ctx, st)
+	if err != nil {
+		return err
+	}
+	rep, err := datamove.Move(ctx, source, target, datamove.Options{Out: out, Fly: o.Fly})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "switch %s: copied %d rows (%d tables) from %s to %s in %s; the row counts match\n",
+		st.Name(), rep.Rows, len(rep.Tables), source.Backend, target.Backend, rep.Duration.Round(time.Millisecond))
 	return nil
 }
 
@@ -226,7 +242,7 @@ func resources(ctx context.Context, st auto.Stack) (map[string]stateResource, er
 
 // report says what the switch left behind on the old side, with the
 // commands that remove it, and what emothe:protectDatabase does now.
-func report(out io.Writer, name string, plan SwitchPlan, held, left map[string]stateResource, before, after auto.ConfigMap) {
+func report(out io.Writer, name string, plan SwitchPlan, held, left map[string]stateResource, before auto.ConfigMap) {
 	var kept []stateResource
 	for _, urn := range slices.Sorted(maps.Keys(held)) {
 		if _, still := left[urn]; !still && held[urn].RetainOnDelete {
@@ -245,7 +261,7 @@ func report(out io.Writer, name string, plan SwitchPlan, held, left map[string]s
 			fmt.Fprintf(out, "  %s\n", c)
 		}
 	}
-	protect := stack.RawFromConfig(name, after).Values["protectDatabase"] == "true"
+	protect := stack.RawFromConfig(name, before).Values["protectDatabase"] == "true"
 	var about string
 	for _, s := range infra.Backends.Settings() {
 		if s.Key == "protectDatabase" {

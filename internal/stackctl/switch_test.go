@@ -3,7 +3,6 @@ package stackctl
 import (
 	"bytes"
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -120,10 +119,7 @@ func TestSwitchRefusalChangesNothing(t *testing.T) {
 	require.NoError(t, err)
 
 	var out bytes.Buffer
-	err = Switch(ctx, st, SwitchOptions{To: "compose", Out: &out, Move: func(context.Context, auto.Stack, auto.ConfigMap, auto.ConfigMap, io.Writer) error {
-		t.Fatal("a refused switch moves no data")
-		return nil
-	}})
+	err = Switch(ctx, st, SwitchOptions{To: "compose", Out: &out})
 	require.ErrorContains(t, err, "emothe:protectDatabase is false")
 	assert.Empty(t, out.String())
 	now, err := os.ReadFile(file)
