@@ -121,10 +121,11 @@ func freePort() (int, error) {
 
 func (d *flyDB) tool(ctx context.Context, name string, args []string, stdin io.Reader, stdout io.Writer) error {
 	f := d.e.Fly
-	cmd := exec.CommandContext(ctx, name, args...)
+	// pg_restore restores into a database only when told its name.
+	cmd := exec.CommandContext(ctx, name, append([]string{"--dbname=" + f.Name}, args...)...)
 	cmd.Env = append(os.Environ(),
 		"PGHOST=127.0.0.1", "PGPORT="+strconv.Itoa(d.port),
-		"PGUSER="+f.User, "PGDATABASE="+f.Name, "PGPASSWORD="+f.Password.Value(),
+		"PGUSER="+f.User, "PGPASSWORD="+f.Password.Value(),
 		"PGSSLMODE="+cmp.Or(f.SSLMode, "prefer"), "PGCONNECT_TIMEOUT=30")
 	cmd.Stdin, cmd.Stdout = stdin, stdout
 	var stderr tail
