@@ -23,8 +23,8 @@ var Platform = stack.Platform{
 	// migration, the app, the proxy or the backups.
 	SwitchFirst: func(app string) []string {
 		return []string{
-			"**docker:index:Network::*", "**docker:index:Volume::*", "**docker:index:RemoteImage::*",
-			"**docker:index:Image::*", "**docker:index:Container::" + dbContainer(app),
+			"**docker:index/network:Network::*", "**docker:index/volume:Volume::*", "**docker:index/remoteImage:RemoteImage::*",
+			"**docker:index/image:Image::*", "**docker:index/container:Container::" + dbContainer(app),
 		}
 	},
 	OwnImage: func(ref string, _ map[string]string) string {

@@ -34,7 +34,7 @@ var Platform = stack.Platform{
 		return []string{
 			"**flyio:index:App::*", "**flyio:index:ManagedPostgres::*", "**flyio:index:Volume::*",
 			"**flyio:index:AppSecrets::" + db + "-secrets", "**flyio:index:MachineGroup::" + db + "-machines",
-			"**docker:index:Image::*",
+			"**docker:index/image:Image::*",
 		}
 	},
 	// The Fly token is the only credential of Fly's registry.

@@ -290,7 +290,7 @@ func removal(kept []stateResource, old map[string]string) []string {
 		switch r.Type {
 		case "flyio:index:ManagedPostgres":
 			cmds = append(cmds, "fly mpg destroy "+r.ID+" --yes")
-		case "docker:index:Volume":
+		case "docker:index/volume:Volume":
 			cmds = append(cmds, "docker --host "+host+" volume rm "+r.ID)
 		}
 	}

@@ -99,7 +99,7 @@ func TestRemovalCommands(t *testing.T) {
 		{URN: "urn:pulumi:dev::emothe::x$flyio:index:App::emothe-dev-db", Type: "flyio:index:App", ID: "emothe-dev-db"},
 		{URN: "urn:pulumi:dev::emothe::x$flyio:index:Volume::emothe-dev-db-data", Type: "flyio:index:Volume", ID: "vol_1"},
 		{URN: "urn:pulumi:dev::emothe::x$flyio:index:ManagedPostgres::emothe-dev-db", Type: "flyio:index:ManagedPostgres", ID: "mpg1"},
-		{URN: "urn:pulumi:dev::emothe::x$docker:index:Volume::emothe-dev_pgdata", Type: "docker:index:Volume", ID: "emothe-dev_pgdata"},
+		{URN: "urn:pulumi:dev::emothe::x$docker:index:Volume::emothe-dev_pgdata", Type: "docker:index/volume:Volume", ID: "emothe-dev_pgdata"},
 	}
 	assert.Equal(t, []string{
 		"fly apps destroy emothe-dev-db --yes",
