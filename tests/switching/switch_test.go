@@ -25,6 +25,7 @@ func TestSwitchFlyToComposeAndBack(t *testing.T) {
 
 	out, err := w.switchTo(t, "compose", false)
 	require.NoError(t, err, out)
+	t.Logf("switch to compose:\n%s", out)
 	t.Run("to Compose: the data is served", func(t *testing.T) {
 		all, titled := w.composePlays(t, marker)
 		assert.Equal(t, want, []int{all, titled})
@@ -77,6 +78,7 @@ func TestSwitchFlyToComposeAndBack(t *testing.T) {
 
 	out, err = w.switchTo(t, "fly", true)
 	require.NoError(t, err, out)
+	t.Logf("switch back to fly:\n%s", out)
 	t.Run("back to Fly: the data is there", func(t *testing.T) {
 		all, titled := w.flyPlays(t, marker)
 		assert.Equal(t, want, []int{all, titled})
