@@ -79,6 +79,10 @@ func Switch(ctx context.Context, st auto.Stack, o SwitchOptions) error {
 		return fmt.Errorf("switch of stack %s: nothing is deployed, so there is no data to move; nothing was changed; fix: pulumi config set %s %s --stack %s, then make up STACK=%s",
 			st.Name(), backendKey, plan.To.Name, st.Name(), st.Name())
 	}
+	if plan.Keep && !slices.ContainsFunc(slices.Collect(maps.Values(deployed)), func(r stateResource) bool { return r.RetainOnDelete }) {
+		return fmt.Errorf("switch of stack %s: %s:protectDatabase is true, but the state does not retain the database yet: no up has run since it was set, so the switch's up would delete it; nothing was changed; fix: make up STACK=%s, then make switch again",
+			st.Name(), stack.Namespace, st.Name())
+	}
 	app := stack.RawFromConfig(st.Name(), after).Values["appName"]
 	source, err := Endpoint(ctx, st) // read before the configuration changes
 	if err != nil {

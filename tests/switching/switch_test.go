@@ -76,6 +76,14 @@ func TestSwitchFlyToComposeAndBack(t *testing.T) {
 		assert.JSONEq(t, state, nowState)
 	})
 
+	// Protection set but not applied by an up retains nothing yet.
+	w.stack.SetConfig(t, auto.ConfigMap{"emothe:protectDatabase": {Value: "true"}})
+	_, err = w.switchTo(t, "fly", false)
+	require.ErrorContains(t, err, "the state does not retain the database yet")
+	w.stack.SetConfig(t, auto.ConfigMap{"emothe:protectDatabase": {Value: "false"}})
+	nowConfig, _ := w.files(t)
+	require.Equal(t, config, nowConfig)
+
 	out, err = w.switchTo(t, "fly", true)
 	require.NoError(t, err, out)
 	t.Logf("switch back to fly:\n%s", out)
