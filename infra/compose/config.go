@@ -27,6 +27,7 @@ var Platform = stack.Platform{
 			"**docker:index/image:Image::*", "**docker:index/container:Container::" + dbContainer(app),
 		}
 	},
+	Owns: func(string) []string { return []string{"**docker:index/**"} },
 	OwnImage: func(ref string, _ map[string]string) string {
 		if strings.HasPrefix(ref, "sha256:") {
 			return "it is an image ID, which exists only on the Docker host"

@@ -45,6 +45,9 @@ var Platform = stack.Platform{
 		}
 		return ""
 	},
+	Owns: func(string) []string {
+		return []string{"**flyio:index:**", "**docker:index/image:Image::*", "**emothe:index:DestroyGuard::*"}
+	},
 	Load: func(r *stack.Reader, cfg *stack.Config) stack.Deployer {
 		c := Read(r, cfg)
 		if r.Failed() {

@@ -31,6 +31,10 @@ type Platform struct {
 	// matches within a part of the URN, `**` across parts), given
 	// emothe:appName.
 	SwitchFirst func(appName string) []string
+	// Owns names every resource the backend registers, as URN globs like
+	// SwitchFirst's: a switch to this backend creates them all (the app
+	// included) before anything of the old backend is deleted.
+	Owns func(appName string) []string
 	// OwnImage says why image reference ref, on a stack of this backend
 	// whose settings (by key without the namespace) are values, runs on
 	// this backend alone, or "" when another backend can pull it too: a

@@ -119,6 +119,14 @@ func Switch(ctx context.Context, st auto.Stack, o SwitchOptions) error {
 	if err != nil {
 		return err
 	}
+	// Two updates: the first, targeted, creates the new app beside the old
+	// side; only the second deletes anything. (One update would delete the
+	// old side's machines while the new app still waited to be healthy.)
+	if _, err := st.Up(ctx, append(slices.Clone(o.Up), optup.Target(plan.To.Owns(app)))...); err != nil {
+		return fmt.Errorf("switch of stack %s: starting the app on %s failed: %w; the data is on %s and %s still serves; fix the cause, then make up STACK=%s finishes the switch (docs/switching.md#if-it-fails)",
+			st.Name(), plan.To.Name, err, plan.To.Name, plan.From.Name, st.Name())
+	}
+	fmt.Fprintf(out, "switch %s: %s serves; removing %s's side\n", st.Name(), plan.To.Name, plan.From.Name)
 	if err := unprotectAll(ctx, st); err != nil {
 		return fmt.Errorf("switch of stack %s: %w; the data is on %s and %s still serves; fix the cause, then make up STACK=%s finishes the switch",
 			st.Name(), err, plan.To.Name, plan.From.Name, st.Name())

@@ -94,8 +94,8 @@ func PlanSwitch(name string, all auto.ConfigMap, to string, force bool) (SwitchP
 		return SwitchPlan{}, fmt.Errorf("switch of stack %s: it already runs on %s (%s = %s); nothing was changed; fix: TO=<the other backend>, or make up STACK=%s to update it where it is",
 			name, to, backendKey, current, name)
 	}
-	if p.To.SwitchFirst == nil {
-		return SwitchPlan{}, fmt.Errorf("switch of stack %s: the %s backend cannot be switched to (it declares no SwitchFirst); nothing was changed", name, to)
+	if p.To.SwitchFirst == nil || p.To.Owns == nil {
+		return SwitchPlan{}, fmt.Errorf("switch of stack %s: the %s backend cannot be switched to (it declares no SwitchFirst or Owns); nothing was changed", name, to)
 	}
 	p.Keep = raw.Values["protectDatabase"] == "true" || raw.Values["environment"] == "production"
 	if !p.Keep && !force {

@@ -41,7 +41,8 @@ func BenchmarkSwitch(b *testing.B) {
 		require.Equal(b, want, all)
 		b.ReportMetric(wall.Seconds(), "s/switch")
 		b.ReportMetric(down.Seconds(), "s-downtime")
-		b.Logf("switch of %d plays: %s wall, %s without a serving backend (probed every %s)", want, wall.Round(time.Millisecond), down, probeEvery)
+		b.Logf("switch of %d plays: %s wall, %s without a serving backend (probed every %s); Compose served from %s, Fly until %s",
+			want, wall.Round(time.Millisecond), down, probeEvery, p.composeFrom.Sub(start).Round(time.Millisecond), p.flyUntil.Sub(start).Round(time.Millisecond))
 	}
 }
 
@@ -54,6 +55,8 @@ type prober struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	down   time.Duration
+	// flyUntil is when Fly last served, composeFrom when Compose first did.
+	flyUntil, composeFrom time.Time
 }
 
 func (w *world) probe(want int) *prober {
@@ -71,7 +74,15 @@ func (w *world) probe(want int) *prober {
 				return
 			case <-tick.C:
 			}
-			if !w.flyServes(ctx) && !w.composeServes(client, want) {
+			fly, compose := w.flyServes(ctx), w.composeServes(client, want)
+			now := time.Now()
+			if fly {
+				p.flyUntil = now
+			}
+			if compose && p.composeFrom.IsZero() {
+				p.composeFrom = now
+			}
+			if !fly && !compose {
 				p.down += probeEvery
 			}
 		}
