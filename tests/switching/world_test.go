@@ -38,13 +38,6 @@ import (
 
 func TestMain(m *testing.M) { harness.Main(m) }
 
-// The local stack's Postgres and Caddy images, which `make tools` builds
-// (no image can be pulled here).
-const (
-	postgresImage = "emothe-local/postgres:15"
-	proxyImage    = "emothe-local/caddy:2.6"
-)
-
 // seeded is how many plays the migrations seed.
 const seeded = 11
 
@@ -71,12 +64,7 @@ func newWorld(tb testing.TB, protect bool) *world {
 	if testing.Short() {
 		tb.Skip("runs the Pulumi CLI, the fake and the Docker engine")
 	}
-	dockertest.RequireEngine(tb)
-	for _, ref := range []string{postgresImage, proxyImage} {
-		if _, err := dockertest.Docker(context.Background(), "image", "inspect", "--format", "{{.Id}}", ref); err != nil {
-			tb.Fatalf("image %s is missing: run `make tools` (%v)", ref, err)
-		}
-	}
+	dockertest.RequireLocalImages(tb)
 	w := &world{env: harness.New(tb, fast), app: "emothe-switch-" + randomHex(3), dbPass: randomHex(16)}
 	// A tag, not an image ID: Fly runs it too (the fake pulls nothing).
 	w.image = "emothe:switch-test"
@@ -98,7 +86,7 @@ func newWorld(tb testing.TB, protect bool) *world {
 		"emothe:protectDatabase": strconv.FormatBool(protect),
 		// Compose's settings, read only once the stack is on Compose.
 		"emothe:replicas": "1", "emothe:httpPort": strconv.Itoa(port),
-		"emothe:postgresImage": postgresImage, "emothe:proxyImage": proxyImage,
+		"emothe:postgresImage": dockertest.LocalPostgres, "emothe:proxyImage": dockertest.LocalCaddy,
 	}, map[string]string{"emothe:secretKeyBase": randomHex(64), "emothe:databasePassword": w.dbPass})
 	tb.Cleanup(func() {
 		if tb.Failed() {
