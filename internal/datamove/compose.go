@@ -49,8 +49,8 @@ func (c *composeDB) tool(ctx context.Context, name string, args []string, stdin 
 	return c.docker(ctx, stdin, stdout, append(argv, args...)...)
 }
 
-// stopApp stops the running app containers; the proxy stays up and
-// answers 502 meanwhile. Docker's stop waits the container's own grace,
+// stopApp stops the running app containers, if any; the proxy stays up
+// and answers 502 meanwhile. Docker's stop waits the container's own grace,
 // so the app drains its requests.
 func (c *composeDB) stopApp(ctx context.Context) (func(context.Context) error, error) {
 	ids, err := c.containers(ctx, "app")

@@ -124,7 +124,8 @@ func printCounts(w io.Writer, from, to string, rep Report) {
 	for _, t := range rep.Tables {
 		width = max(width, len(t.Name))
 	}
-	fmt.Fprintf(w, "%-*s %12s %12s\n", width, "table", from, to)
+	a, b := max(12, len(from)), max(12, len(to))
+	fmt.Fprintf(w, "%-*s %*s %*s\n", width, "table", a, from, b, to)
 	var source int64
 	for _, t := range rep.Tables {
 		mark := ""
@@ -132,7 +133,7 @@ func printCounts(w io.Writer, from, to string, rep Report) {
 			mark = "  MISMATCH"
 		}
 		source += max(t.Source, 0)
-		fmt.Fprintf(w, "%-*s %12s %12s%s\n", width, t.Name, rows(t.Source), rows(t.Target), mark)
+		fmt.Fprintf(w, "%-*s %*s %*s%s\n", width, t.Name, a, rows(t.Source), b, rows(t.Target), mark)
 	}
-	fmt.Fprintf(w, "%-*s %12d %12d\n", width, "total", source, rep.Rows)
+	fmt.Fprintf(w, "%-*s %*d %*d\n", width, "total", a, source, b, rep.Rows)
 }

@@ -59,7 +59,7 @@ func TestResolveFlyMachine(t *testing.T) {
 
 func TestResolveFlyManaged(t *testing.T) {
 	url := "postgresql://fly-user:s%3Acret@direct.abc123.flympg.net:5432/fly-db?sslmode=require"
-	e, err := Resolve("qa", raw("fly", nil), State{Deployed: true, Cluster: "abc123", ClusterURL: stack.NewSecret(url)})
+	e, err := Resolve("qa", raw("fly", map[string]string{"flyio:token": "FlyV1 tok"}), State{Deployed: true, Cluster: "abc123", ClusterURL: stack.NewSecret(url)})
 	require.NoError(t, err)
 	f := *e.Fly
 	assert.Equal(t, "abc123", f.Cluster)
@@ -77,8 +77,9 @@ func TestResolveRefuses(t *testing.T) {
 		want  []string
 	}{
 		"compose not deployed":                     {raw("compose", nil), State{}, []string{"stack qa has no database yet", "make up STACK=qa"}},
-		"fly not deployed":                         {raw("fly", map[string]string{"database": "machine"}), State{}, []string{"no database yet"}},
-		"managed without its cluster in the state": {raw("fly", nil), State{Deployed: true}, []string{"no database yet"}},
+		"fly not deployed":                         {raw("fly", map[string]string{"database": "machine", "flyio:token": "t"}), State{}, []string{"no database yet"}},
+		"managed without its cluster in the state": {raw("fly", map[string]string{"flyio:token": "t"}), State{Deployed: true}, []string{"no database yet"}},
+		"fly without a token":                      {raw("fly", map[string]string{"database": "machine"}), State{Deployed: true}, []string{"needs a token", "FLY_API_TOKEN", "flyio:token"}},
 		"external database": {raw("compose", map[string]string{"databaseUrl": "postgres://u:p@db.example.org/x"}), State{Deployed: true},
 			[]string{"emothe:databaseUrl", "external"}},
 		"bad configuration": {raw("compose", map[string]string{"appName": "Bad_Name"}), State{Deployed: true}, []string{"stack qa", "appName"}},
@@ -146,12 +147,12 @@ func TestCompare(t *testing.T) {
 func TestPrintCounts(t *testing.T) {
 	var b strings.Builder
 	tables, total := compare(map[string]int64{"public.plays": 12, "public.goose_db_version": 3}, map[string]int64{"public.plays": 11, "public.goose_db_version": 3})
-	printCounts(&b, "a", "b", Report{Tables: tables, Rows: total})
+	printCounts(&b, "a", "a-stack-named-long", Report{Tables: tables, Rows: total})
 	assert.Equal(t, ""+
-		"table                              a            b\n"+
-		"public.goose_db_version            3            3\n"+
-		"public.plays                      12           11  MISMATCH\n"+
-		"total                             15           14\n", b.String())
+		"table                              a a-stack-named-long\n"+
+		"public.goose_db_version            3                  3\n"+
+		"public.plays                      12                 11  MISMATCH\n"+
+		"total                             15                 14\n", b.String())
 }
 
 func TestParseCounts(t *testing.T) {

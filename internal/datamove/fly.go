@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"regexp"
@@ -42,7 +41,7 @@ func openFly(ctx context.Context, e Endpoint, o Options) (*flyDB, error) {
 	bin, err := exec.LookPath(cmp.Or(o.Fly, "fly"))
 	if err != nil {
 		return nil, fmt.Errorf("stack %s runs on Fly, whose database move-data reaches through `fly proxy`, but flyctl is not on PATH (%v); "+
-			"nothing was changed; fix: install flyctl (https://fly.io/docs/flyctl/install/) and log in (`fly auth login`) or set FLY_API_TOKEN", e.Stack, err)
+			"nothing was changed; fix: install flyctl (https://fly.io/docs/flyctl/install/) so that `fly` is on PATH", e.Stack, err)
 	}
 	for _, t := range []string{"pg_dump", "pg_restore", "psql"} {
 		if _, err := exec.LookPath(t); err != nil {
@@ -51,16 +50,11 @@ func openFly(ctx context.Context, e Endpoint, o Options) (*flyDB, error) {
 		}
 	}
 	f := e.Fly
-	var args []string
+	// Either way flyctl picks the port (given 0, `fly proxy` binds a free
+	// one) and says which.
+	args := []string{"proxy", "0:5432", f.Host, "--app", f.Machine}
 	if f.Cluster != "" {
-		// `fly mpg proxy` picks its own port (16380) and says which.
 		args = []string{"mpg", "proxy", f.Cluster}
-	} else {
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		args = []string{"proxy", fmt.Sprintf("%d:%d", port, 5432), f.Host, "--app", f.Machine}
 	}
 	d := &flyDB{e: e, done: make(chan struct{}), log: &tail{}}
 	d.proxy = exec.Command(bin, args...)
@@ -109,16 +103,6 @@ func openFly(ctx context.Context, e Endpoint, o Options) (*flyDB, error) {
 	return nil, err
 }
 
-// freePort is a loopback port nothing listens on now.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("pick a local port for fly proxy: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 func (d *flyDB) tool(ctx context.Context, name string, args []string, stdin io.Reader, stdout io.Writer) error {
 	f := d.e.Fly
 	// pg_restore restores into a database only when told its name.
@@ -145,6 +129,9 @@ func (d *flyDB) stopApp(ctx context.Context) (func(context.Context) error, error
 		return nil, err
 	}
 	machines, err := client.ListMachines(ctx, d.e.App)
+	if errors.Is(err, fly.ErrNotFound) {
+		return nil, nil // no app (a switch has released it): nothing writes
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list the machines of Fly app %s: %w", d.e.App, err)
 	}

@@ -3,9 +3,7 @@ package datamove_test
 import (
 	"context"
 	"net/http/httptest"
-	"net/url"
 	"path"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -17,7 +15,6 @@ import (
 	"github.com/emothe/emothe/internal/datamove"
 	"github.com/emothe/emothe/internal/flystandin"
 	"github.com/emothe/emothe/internal/pgtest"
-	"github.com/emothe/emothe/internal/testenv"
 	"github.com/emothe/emothe/provider/fly"
 	"github.com/emothe/emothe/provider/flyapi"
 	"github.com/emothe/emothe/provider/flyfake"
@@ -39,8 +36,8 @@ CREATE TABLE archive.notes (id serial PRIMARY KEY, body text NOT NULL);`
 // API's.
 func TestMoveBetweenFlyDatabases(t *testing.T) {
 	ctx := context.Background()
-	srv := pgtest.Start(t)
-	srcURL, dstURL := srv.NewDatabase(t), srv.NewDatabase(t)
+	pg := pgtest.Start(t)
+	srcURL, dstURL := pg.NewDatabase(t), pg.NewDatabase(t)
 	exec(t, srcURL, schema,
 		`INSERT INTO plays (title, year) SELECT 'play ' || i, 1500 + i % 300 FROM generate_series(1, 2000) i`,
 		`INSERT INTO archive.notes (body) SELECT 'note ' || i FROM generate_series(1, 7) i`)
@@ -48,9 +45,9 @@ func TestMoveBetweenFlyDatabases(t *testing.T) {
 	exec(t, dstURL, schema, `INSERT INTO plays (title, year) SELECT 'seed ' || i, 1600 FROM generate_series(1, 11) i`)
 
 	fake := flyfake.New(flyfake.Options{})
-	api := httptest.NewServer(fake)
-	t.Cleanup(api.Close)
-	client, err := fly.New(fly.Config{Token: fake.Token(), BaseURL: api.URL})
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	client, err := fly.New(fly.Config{Token: fake.Token(), BaseURL: srv.URL})
 	require.NoError(t, err)
 	for app, n := range map[string]int{"emothe-a": 1, "emothe-b": 2} {
 		_, err := client.CreateApp(ctx, flyapi.CreateAppRequest{Name: new(app), OrgSlug: new("personal")})
@@ -61,17 +58,10 @@ func TestMoveBetweenFlyDatabases(t *testing.T) {
 		}
 	}
 
-	mpgPort, err := testenv.FreePort()
-	require.NoError(t, err)
-	standin := flystandin.Install(t, map[string]string{
-		"emothe-a-db.internal": host(t, srcURL),
-		"cluster-b":            host(t, dstURL),
-	}, strconv.Itoa(mpgPort))
-	token := stack.NewSecret(fake.Token())
-	from := endpoint(t, "a", srcURL, api.URL, token)
-	from.Fly.Machine, from.Fly.Host = "emothe-a-db", "emothe-a-db.internal"
-	to := endpoint(t, "b", dstURL, api.URL, token)
-	to.Fly.Cluster = "cluster-b"
+	standin := flystandin.Install(t)
+	api := datamove.FlyAPI{BaseURL: srv.URL, Token: stack.NewSecret(fake.Token())}
+	from := standin.MachineEndpoint(t, "a", "emothe-a", srcURL, api)
+	to := standin.ClusterEndpoint(t, "b", "emothe-b", "cluster-b", dstURL, api)
 
 	t.Run("flyctl missing", func(t *testing.T) {
 		_, err := datamove.Move(ctx, from, to, datamove.Options{Fly: "fly-not-installed"})
@@ -134,42 +124,24 @@ func TestMoveBetweenFlyDatabases(t *testing.T) {
 		assert.Equal(t, int64(1), count(t, dstURL, "plays WHERE id = 2001"), "the new row took the next id")
 	})
 
+	t.Run("a source whose app is gone has nothing to stop", func(t *testing.T) {
+		released := from
+		released.App = "emothe-released" // a switch released it; its database stays
+		_, err := datamove.Move(ctx, released, to, datamove.Options{Force: true, StopSource: true})
+		require.NoError(t, err)
+	})
+
 	t.Run("flyctl was asked for each proxy, with a token and no password", func(t *testing.T) {
 		calls := standin.Calls(t)
 		require.NotEmpty(t, calls)
 		for _, c := range calls {
 			assert.True(t, strings.HasSuffix(c, "(token)"), c)
 			assert.NotContains(t, c, fake.Token())
-			assert.NotContains(t, c, password(t, srcURL))
+			assert.NotContains(t, c, from.Fly.Password.Value())
 		}
 		assert.Contains(t, calls, "mpg proxy cluster-b (token)")
-		assert.Regexp(t, `^proxy \d+:5432 emothe-a-db.internal --app emothe-a-db \(token\)$`, calls[len(calls)-2])
+		assert.Contains(t, calls, "proxy 0:5432 emothe-a-db.internal --app emothe-a-db (token)")
 	})
-}
-
-// endpoint is a Fly endpoint of app emothe-<name> whose database is the
-// one at dsn, behind the stand-in's proxy.
-func endpoint(t *testing.T, name, dsn, apiURL string, token stack.Secret) datamove.Endpoint {
-	u, err := url.Parse(dsn)
-	require.NoError(t, err)
-	pw, _ := u.User.Password()
-	return datamove.Endpoint{Stack: name, Backend: "fly", App: "emothe-" + name, Fly: &datamove.FlyDatabase{
-		User: u.User.Username(), Password: stack.NewSecret(pw), Name: strings.TrimPrefix(u.Path, "/"), SSLMode: "disable",
-		API: datamove.FlyAPI{BaseURL: apiURL, Token: token},
-	}}
-}
-
-func host(t *testing.T, dsn string) string {
-	u, err := url.Parse(dsn)
-	require.NoError(t, err)
-	return u.Host
-}
-
-func password(t *testing.T, dsn string) string {
-	u, err := url.Parse(dsn)
-	require.NoError(t, err)
-	pw, _ := u.User.Password()
-	return pw
 }
 
 func exec(t *testing.T, dsn string, statements ...string) {

@@ -55,6 +55,11 @@ func Resolve(name string, raw stack.Raw, st State) (Endpoint, error) {
 		}
 		e.App = c.AppName
 		f := &FlyDatabase{API: FlyAPI{BaseURL: raw.Inputs[apiURLKey], Token: stack.NewSecret(raw.Inputs[tokenKey])}}
+		if !f.API.Token.Set() {
+			return e, fmt.Errorf("stack %s runs on Fly: move-data stops and starts its app's machines through the Machines API, which needs a token; "+
+				"nothing was changed; fix: export %s=\"$(fly tokens create deploy -a %s)\", or pulumi config set --secret %s … --stack %s",
+				name, flyinfra.EnvToken, c.AppName, tokenKey, name)
+		}
 		if db := flyinfra.NewPlan(c).Database.Machine; db != nil {
 			// The self-run Postgres: its owner, database and password are
 			// the stack's own; the official image serves no TLS.

@@ -79,7 +79,8 @@ func newWorld(tb testing.TB, protect bool) *world {
 	require.NoError(tb, err)
 	w.pgAddr = u.Host
 	w.freshDatabase(tb)
-	w.standin = flystandin.Install(tb, map[string]string{w.app + "-db.internal": w.pgAddr}, "0")
+	w.standin = flystandin.Install(tb)
+	w.standin.Route(tb, w.app+"-db.internal", w.pgAddr)
 
 	w.stack = w.env.Stack(tb, "dev", map[string]string{
 		"emothe:appName": w.app, "emothe:image": w.image, "emothe:logLevel": "warn",

@@ -1,11 +1,12 @@
 // Command fly stands in for flyctl in tests, which cannot reach Fly.io:
 // it implements only `fly proxy <local>:<remote> <host> -a <app>` and
 // `fly mpg proxy <cluster>`, forwarding a loopback port to the address
-// EMOTHE_FLY_STANDIN_TARGETS (JSON, host or cluster ID → host:port) gives
-// for the host or cluster, and prints what flyctl prints once it listens.
-// Like flyctl, it wants a token (FLY_API_TOKEN). Each invocation is
-// appended to the file EMOTHE_FLY_STANDIN_LOG, with whether a token was
-// given (never the token).
+// that routes.json in the directory EMOTHE_FLY_STANDIN_DIR gives for the
+// host or cluster ID (a JSON object of host:port), and prints what flyctl
+// prints once it listens. `mpg proxy` listens on EMOTHE_FLY_STANDIN_MPG_PORT
+// (flyctl's own is 16380). Like flyctl, it wants a token (FLY_API_TOKEN).
+// Each invocation is appended to calls.log in the same directory, with
+// whether a token was given (never the token).
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 )
@@ -35,8 +37,15 @@ func run(args []string) error {
 		return errors.New("no access token available. Please login with 'flyctl auth login'")
 	}
 	var targets map[string]string
-	if err := json.Unmarshal([]byte(cmp.Or(os.Getenv("EMOTHE_FLY_STANDIN_TARGETS"), "{}")), &targets); err != nil {
-		return fmt.Errorf("EMOTHE_FLY_STANDIN_TARGETS: %w", err)
+	routes, err := os.ReadFile(filepath.Join(os.Getenv("EMOTHE_FLY_STANDIN_DIR"), "routes.json"))
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	if len(routes) == 0 {
+		routes = []byte("{}")
+	}
+	if err := json.Unmarshal(routes, &targets); err != nil {
+		return fmt.Errorf("routes.json: %w", err)
 	}
 	switch {
 	case len(args) >= 1 && args[0] == "proxy":
@@ -74,11 +83,11 @@ func run(args []string) error {
 
 // record appends the invocation to the log, if there is one.
 func record(args []string) {
-	path := os.Getenv("EMOTHE_FLY_STANDIN_LOG")
-	if path == "" {
+	dir := os.Getenv("EMOTHE_FLY_STANDIN_DIR")
+	if dir == "" {
 		return
 	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	f, err := os.OpenFile(filepath.Join(dir, "calls.log"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
 	if err != nil {
 		return
 	}
@@ -100,7 +109,8 @@ func forward(port, remote, upstream string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("Proxying local port %s to remote [%s]\n", port, remote)
+	// Like flyctl, port 0 binds a free port, and the line names it.
+	fmt.Printf("Proxying local port %d to remote [%s]\n", l.Addr().(*net.TCPAddr).Port, remote)
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
 	go func() {
