@@ -14,7 +14,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 
-	"github.com/emothe/emothe/infra"
 	"github.com/emothe/emothe/infra/stack"
 	"github.com/emothe/emothe/internal/datamove"
 )
@@ -273,14 +272,25 @@ func report(out io.Writer, name string, plan SwitchPlan, held, left map[string]s
 			fmt.Fprintf(out, "  %s\n", c)
 		}
 	}
-	protect := stack.RawFromConfig(name, before).Values["protectDatabase"] == "true"
-	var about string
-	for _, s := range infra.Backends.Settings() {
-		if s.Key == "protectDatabase" {
-			about = s.Description
-		}
+	raw := stack.RawFromConfig(name, before).Values
+	fmt.Fprintf(out, "switch %s: %s\n", name, protection(plan.To, raw["protectDatabase"] == "true", raw["environment"] == "production"))
+}
+
+// protection says what the stack's protection of its database does on
+// backend to, which may differ from what it did on the old one.
+func protection(to stack.Platform, protect, production bool) string {
+	setting := fmt.Sprintf("%s:protectDatabase is %t", stack.Namespace, protect)
+	if production {
+		setting = stack.Namespace + ":environment is production"
 	}
-	fmt.Fprintf(out, "switch %s: %s:protectDatabase is %t, now on %s. It means: %s\n", name, stack.Namespace, protect, plan.To.Name, about)
+	switch {
+	case !protect && !production:
+		return fmt.Sprintf("%s: on %s, make destroy deletes the database with everything else", setting, to.Name)
+	case to.RetainsData:
+		return fmt.Sprintf("%s: on %s, make destroy is not refused; it keeps the database's data and backup volumes and removes everything else", setting, to.Name)
+	default:
+		return fmt.Sprintf("%s: on %s, the database is protected and make destroy is refused (%s takes the stack down keeping it)", setting, to.Name, to.Runbook)
+	}
 }
 
 // removal are the commands that delete what a switch left on the old side:

@@ -10,6 +10,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/emothe/emothe/infra/compose"
+	"github.com/emothe/emothe/infra/fly"
 )
 
 // flyConfig is a protected Fly stack's configuration, pinned to an image in
@@ -106,6 +109,14 @@ func TestRemovalCommands(t *testing.T) {
 		"fly mpg destroy mpg1 --yes",
 		"docker --host ssh://deploy@h volume rm emothe-dev_pgdata",
 	}, removal(kept, map[string]string{"dockerHost": "ssh://deploy@h"}))
+}
+
+func TestProtectionSaysWhatItDoesOnTheNewBackend(t *testing.T) {
+	assert.Equal(t, "emothe:protectDatabase is true: on compose, make destroy is not refused; it keeps the database's data and backup volumes and removes everything else",
+		protection(compose.Platform, true, false))
+	assert.Equal(t, "emothe:environment is production: on fly, the database is protected and make destroy is refused (docs/fly.md#destroy takes the stack down keeping it)",
+		protection(fly.Platform, false, true))
+	assert.Equal(t, "emothe:protectDatabase is false: on fly, make destroy deletes the database with everything else", protection(fly.Platform, false, false))
 }
 
 // A refused switch changes neither the configuration nor the state.

@@ -50,7 +50,7 @@ func TestSwitchFlyToComposeAndBack(t *testing.T) {
 	})
 	t.Run("to Compose: the output says what stays, how to remove it, and what protection means now", func(t *testing.T) {
 		assert.Contains(t, out, "fly apps destroy "+dbApp+" --yes")
-		assert.Contains(t, out, "emothe:protectDatabase is true, now on compose")
+		assert.Contains(t, out, "emothe:protectDatabase is true: on compose, make destroy is not refused; it keeps the database's data and backup volumes")
 		assert.Contains(t, out, "the row counts match")
 		assert.NotContains(t, out, "removed emothe:image", "a local image runs on both")
 	})
@@ -103,6 +103,6 @@ func TestSwitchFlyToComposeAndBack(t *testing.T) {
 		assert.Empty(t, w.project(t, "containers"))
 		assert.Empty(t, w.project(t, "volumes"), "forced: the old database's volumes are deleted")
 		assert.Contains(t, out, "nothing stays behind on compose")
-		assert.Contains(t, out, "emothe:protectDatabase is false, now on fly")
+		assert.Contains(t, out, "emothe:protectDatabase is false: on fly, make destroy deletes the database")
 	})
 }
