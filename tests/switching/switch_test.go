@@ -12,18 +12,35 @@ import (
 const extra = 500
 
 // TestSwitchFlyToComposeAndBack is one stack's round trip. Protected, it
-// goes from Fly to Compose, the old database retained, then removed as the
+// goes from Fly to Compose (after a first attempt whose copy fails, which
+// puts everything back), the old database retained, then removed as the
 // switch says. Unprotected, the way back is refused without FORCE, changing
 // nothing, then forced, the old database deleted. The data is intact at
 // each end.
 func TestSwitchFlyToComposeAndBack(t *testing.T) {
 	w := newWorld(t, true)
+	dbApp := w.app + "-db"
 	w.stack.Up(t)
 	w.seed(t, extra)
 	want := []int{seeded + extra + 1, 1} // every play, and the hand-added one by its title
-	dbApp := w.app + "-db"
 
+	// A copy that fails (the old database is unreachable) puts the
+	// configuration back and leaves Fly serving; the next switch resumes.
+	w.standin.Route(t, dbApp+".internal", "127.0.0.1:1")
+	config, _ := w.files(t)
 	out, err := w.switchTo(t, "compose", false)
+	require.Error(t, err, out)
+	t.Run("a failed copy: the configuration is put back, Fly still serves", func(t *testing.T) {
+		assert.Contains(t, err.Error(), "copying the data failed")
+		assert.Contains(t, out, "put the configuration back (emothe:backend = fly)")
+		now, _ := w.files(t)
+		assert.Equal(t, config, now)
+		assert.Equal(t, 1, machines(w.flyApps(t)[w.app], "started"))
+		assert.Equal(t, []string{"db_running"}, w.project(t, "containers"), "what step 1/3 created, for the next switch")
+	})
+	w.standin.Route(t, dbApp+".internal", w.pgAddr)
+
+	out, err = w.switchTo(t, "compose", false)
 	require.NoError(t, err, out)
 	t.Logf("switch to compose:\n%s", out)
 	t.Run("to Compose: the data is served", func(t *testing.T) {
