@@ -140,3 +140,27 @@ func TestSwitchRefusalChangesNothing(t *testing.T) {
 	require.NoError(t, err)
 	assert.JSONEq(t, string(state.Deployment), string(after.Deployment))
 }
+
+// The new backend's configuration is checked, and a stack with nothing
+// deployed has no data to move: both refused before anything changes.
+func TestSwitchRefusesWhatCannotRunOrMove(t *testing.T) {
+	ctx := context.Background()
+	st := devWith(t, "emothe:appName: emothe-dev", "emothe:protectDatabase: \"true\"", "emothe:domain: emothe.example.org")
+	file := filepath.Join(st.Workspace().WorkDir(), "Pulumi.dev.yaml")
+	before, err := os.ReadFile(file)
+	require.NoError(t, err)
+
+	err = Switch(ctx, st, SwitchOptions{To: "compose"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the configuration the switch would write is refused")
+	assert.Contains(t, err.Error(), "emothe:acmeEmail")
+	assert.Contains(t, err.Error(), "nothing was changed")
+
+	require.NoError(t, st.SetConfig(ctx, "emothe:acmeEmail", auto.ConfigValue{Value: "ops@example.org"}))
+	err = Switch(ctx, st, SwitchOptions{To: "compose"})
+	require.ErrorContains(t, err, "nothing is deployed, so there is no data to move")
+	require.NoError(t, st.RemoveConfig(ctx, "emothe:acmeEmail"))
+	after, err := os.ReadFile(file)
+	require.NoError(t, err)
+	assert.Equal(t, string(before), string(after))
+}
