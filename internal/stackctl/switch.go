@@ -44,8 +44,9 @@ type SwitchOptions struct {
 //  4. datamove.Move copies the data over, pg_dump into pg_restore, and
 //     compares the row counts (the service writes nothing, so the old side
 //     serves on through the copy);
-//  5. it unprotects the stack's resources in the state, and a full up
-//     creates the new app on the copied data, then deletes the old side.
+//  5. it unprotects the stack's resources in the state; an up targeted at
+//     everything the new backend owns starts the new app on the copied
+//     data, beside the old side; then a full up deletes the old side.
 //     The old database, retained (retainOnDelete), leaves the state and
 //     stays where it is; unprotected (Force), it is deleted.
 //
@@ -118,6 +119,12 @@ func Switch(ctx context.Context, st auto.Stack, o SwitchOptions) error {
 	if err != nil {
 		return err
 	}
+	// Unprotected first, so that a make up after any failure from here on
+	// finishes the switch rather than stopping on the old side's guard.
+	if err := unprotectAll(ctx, st); err != nil {
+		return fmt.Errorf("switch of stack %s: %w; the data is on %s and %s still serves; fix the cause, then make up STACK=%s finishes the switch",
+			st.Name(), err, plan.To.Name, plan.From.Name, st.Name())
+	}
 	// Two updates: the first, targeted, creates the new app beside the old
 	// side; only the second deletes anything. (One update would delete the
 	// old side's machines while the new app still waited to be healthy.)
@@ -126,12 +133,8 @@ func Switch(ctx context.Context, st auto.Stack, o SwitchOptions) error {
 			st.Name(), plan.To.Name, err, plan.To.Name, plan.From.Name, st.Name())
 	}
 	fmt.Fprintf(out, "switch %s: %s serves; removing %s's side\n", st.Name(), plan.To.Name, plan.From.Name)
-	if err := unprotectAll(ctx, st); err != nil {
-		return fmt.Errorf("switch of stack %s: %w; the data is on %s and %s still serves; fix the cause, then make up STACK=%s finishes the switch",
-			st.Name(), err, plan.To.Name, plan.From.Name, st.Name())
-	}
 	if _, err := Up(ctx, st, o.Up...); err != nil {
-		return fmt.Errorf("switch of stack %s: the up that starts %s and removes %s's side failed: %w; the data is on %s, and the old database is %s; fix the cause, then make up STACK=%s finishes the switch (docs/switching.md#if-it-fails)",
+		return fmt.Errorf("switch of stack %s: %s serves, but the up that removes %s's side failed: %w; the data is on %s, and the old database is %s; fix the cause, then make up STACK=%s finishes the switch (docs/switching.md#if-it-fails)",
 			st.Name(), plan.To.Name, plan.From.Name, err, plan.To.Name, map[bool]string{true: "retained", false: "deleted or about to be"}[plan.Keep], st.Name())
 	}
 	left, err := resources(ctx, st)
