@@ -20,7 +20,8 @@ const benchRows = 100_000
 // the downtime, the seconds during which neither side served. Compose
 // serves when its proxy answers /api/plays with every play. The fake's
 // machines run no code, so Fly serves while the app has a started machine
-// and its database answers. Both are probed every probeEvery.
+// and its database answers. Both are probed every probeEvery; a probe that
+// finds neither serving counts the time since the previous one.
 func BenchmarkSwitch(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
@@ -42,12 +43,17 @@ func BenchmarkSwitch(b *testing.B) {
 		b.ReportMetric(wall.Seconds(), "s/switch")
 		b.ReportMetric(down.Seconds(), "s-downtime")
 		b.Logf("switch of %d plays: %s wall, %s without a serving backend (probed every %s); Compose served from %s, Fly until %s",
-			want, wall.Round(time.Millisecond), down, probeEvery, p.composeFrom.Sub(start).Round(time.Millisecond), p.flyUntil.Sub(start).Round(time.Millisecond))
+			want, wall.Round(time.Millisecond), down.Round(time.Millisecond), probeEvery, p.composeFrom.Sub(start).Round(time.Millisecond), p.flyUntil.Sub(start).Round(time.Millisecond))
 	}
 }
 
-// probeEvery is the probes' period, the resolution of the downtime.
-const probeEvery = 100 * time.Millisecond
+// probeEvery is the probes' period, the resolution of the downtime; an
+// answer within probeWait counts as served (the machine is loaded: a slow
+// answer is not an outage).
+const (
+	probeEvery = 100 * time.Millisecond
+	probeWait  = time.Second
+)
 
 // prober probes both sides until stopped and adds up the periods in
 // which neither served.
@@ -62,12 +68,13 @@ type prober struct {
 func (w *world) probe(want int) *prober {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &prober{cancel: cancel}
-	client := &http.Client{Timeout: probeEvery}
+	client := &http.Client{Timeout: probeWait}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
 		tick := time.NewTicker(probeEvery)
 		defer tick.Stop()
+		last := time.Now()
 		for {
 			select {
 			case <-ctx.Done():
@@ -83,8 +90,9 @@ func (w *world) probe(want int) *prober {
 				p.composeFrom = now
 			}
 			if !fly && !compose {
-				p.down += probeEvery
+				p.down += now.Sub(last) // since the last probe, which may have been slow
 			}
+			last = now
 		}
 	}()
 	return p
@@ -107,7 +115,7 @@ func (w *world) flyServes(ctx context.Context) bool {
 	if !started {
 		return false
 	}
-	ctx, cancel := context.WithTimeout(ctx, probeEvery)
+	ctx, cancel := context.WithTimeout(ctx, probeWait)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, w.flyDSN())
 	if err != nil {
