@@ -2,7 +2,6 @@ package stackctl
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -54,111 +53,146 @@ type SwitchOptions struct {
 // untouched, and running the switch again resumes. It reports on o.Out what
 // stays behind and how to remove it.
 func Switch(ctx context.Context, st auto.Stack, o SwitchOptions) error {
-	out := o.Out
-	if out == nil {
-		out = io.Discard
+	if o.Out == nil {
+		o.Out = io.Discard
 	}
-	before, err := st.GetAllConfig(ctx)
-	if err != nil {
+	r := &switchRun{st: st, o: o, out: o.Out}
+	if err := r.check(ctx); err != nil {
 		return err
 	}
-	plan, err := PlanSwitch(st.Name(), before, o.To, o.Force)
-	if err != nil {
+	if err := r.prepare(ctx); err != nil {
+		return errors.Join(err, r.undo(ctx))
+	}
+	return r.cutOver(ctx)
+}
+
+// switchRun is one switch under way.
+type switchRun struct {
+	st  auto.Stack
+	o   SwitchOptions
+	out io.Writer
+
+	plan   SwitchPlan
+	before auto.ConfigMap    // the configuration before the switch
+	app    string            // emothe:appName
+	source datamove.Endpoint // the old database
+}
+
+func (r *switchRun) say(format string, args ...any) {
+	fmt.Fprintf(r.out, "switch %s: %s\n", r.st.Name(), fmt.Sprintf(format, args...))
+}
+
+// check refuses, changing nothing, what cannot be switched.
+func (r *switchRun) check(ctx context.Context) error {
+	name := r.st.Name()
+	var err error
+	if r.before, err = r.st.GetAllConfig(ctx); err != nil {
 		return err
 	}
-	after := plan.Config(before)
-	if err := CheckConfig(st.Name(), withGenerated(after), nil); err != nil {
+	if r.plan, err = PlanSwitch(name, r.before, r.o.To, r.o.Force); err != nil {
+		return err
+	}
+	after := r.plan.Config(r.before)
+	if err := CheckConfig(name, withGenerated(after), nil); err != nil {
 		return fmt.Errorf("switch of stack %s to %s: the configuration the switch would write is refused: %w; nothing was changed; fix it with pulumi config set (the other backend's settings do nothing until the switch), then make switch again",
-			st.Name(), plan.To.Name, err)
+			name, r.plan.To.Name, err)
 	}
-	deployed, err := resources(ctx, st)
+	deployed, err := resources(ctx, r.st)
 	if err != nil {
 		return err
 	}
 	if len(deployed) == 0 {
 		return fmt.Errorf("switch of stack %s: nothing is deployed, so there is no data to move; nothing was changed; fix: pulumi config set %s %s --stack %s, then make up STACK=%s",
-			st.Name(), backendKey, plan.To.Name, st.Name(), st.Name())
+			name, backendKey, r.plan.To.Name, name, name)
 	}
-	if plan.Keep && !slices.ContainsFunc(slices.Collect(maps.Values(deployed)), func(r stateResource) bool { return r.RetainOnDelete }) {
+	if r.plan.Keep && !slices.ContainsFunc(slices.Collect(maps.Values(deployed)), func(s stateResource) bool { return s.RetainOnDelete }) {
 		return fmt.Errorf("switch of stack %s: %s:protectDatabase is true, but the state does not retain the database yet: no up has run since it was set, so the switch's up would delete it; nothing was changed; fix: make up STACK=%s, then make switch again",
-			st.Name(), stack.Namespace, st.Name())
+			name, stack.Namespace, name)
 	}
-	app := stack.RawFromConfig(st.Name(), after).Values["appName"]
-	source, err := Endpoint(ctx, st) // read before the configuration changes
-	if err != nil {
-		return fmt.Errorf("switch of stack %s: %w", st.Name(), err)
+	r.app = stack.RawFromConfig(name, after).Values["appName"]
+	if r.source, err = Endpoint(ctx, r.st); err != nil { // read before the configuration changes
+		return fmt.Errorf("switch of stack %s: %w", name, err)
 	}
+	return nil
+}
 
-	if err := writeConfig(ctx, st, plan.Set, plan.Remove); err != nil {
+// prepare writes the configuration, creates the new database beside the
+// old side and copies the data into it. The old side is not touched.
+func (r *switchRun) prepare(ctx context.Context) error {
+	from, to := r.plan.From.Name, r.plan.To.Name
+	if err := writeConfig(ctx, r.st, r.plan.Set, r.plan.Remove); err != nil {
 		return err
 	}
-	for _, n := range plan.Notes {
-		fmt.Fprintf(out, "switch %s: %s\n", st.Name(), n)
+	for _, n := range r.plan.Notes {
+		r.say("%s", n)
 	}
-	generated, err := EnsureSecrets(ctx, st)
+	generated, err := EnsureSecrets(ctx, r.st)
 	for _, k := range generated {
-		fmt.Fprintf(out, "switch %s: set %s (generated for %s; not shown)\n", st.Name(), k, plan.To.Name)
+		r.say("set %s (generated for %s; not shown)", k, to)
 	}
 	if err != nil {
-		return errors.Join(err, undo(ctx, st, plan, before, out))
+		return err
 	}
+	r.say("1/3 creating the database on %s; %s keeps serving", to, from)
+	if _, err := r.st.Up(ctx, append(slices.Clone(r.o.Up), optup.Target(r.plan.To.SwitchFirst(r.app)))...); err != nil {
+		return fmt.Errorf("switch of stack %s: creating the database on %s failed: %w", r.st.Name(), to, err)
+	}
+	r.say("2/3 copying the data from %s to %s; %s keeps serving", from, to, from)
+	if err := r.copy(ctx); err != nil {
+		return fmt.Errorf("switch of stack %s: copying the data failed: %w", r.st.Name(), err)
+	}
+	return nil
+}
 
-	fmt.Fprintf(out, "switch %s: 1/3 creating the database on %s; %s keeps serving\n", st.Name(), plan.To.Name, plan.From.Name)
-	if _, err := st.Up(ctx, append(slices.Clone(o.Up), optup.Target(plan.To.SwitchFirst(app)))...); err != nil {
-		return errors.Join(fmt.Errorf("switch of stack %s: creating the database on %s failed: %w", st.Name(), plan.To.Name, err),
-			undo(ctx, st, plan, before, out))
+// copy copies the old database over the new side's, and says how much.
+func (r *switchRun) copy(ctx context.Context) error {
+	target, err := Endpoint(ctx, r.st)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(out, "switch %s: 2/3 copying the data from %s to %s; %s keeps serving\n", st.Name(), plan.From.Name, plan.To.Name, plan.From.Name)
-	if err := moveData(ctx, st, source, o, out); err != nil {
-		return errors.Join(fmt.Errorf("switch of stack %s: copying the data failed: %w", st.Name(), err), undo(ctx, st, plan, before, out))
+	rep, err := datamove.Move(ctx, r.source, target, datamove.Options{Out: r.out, Fly: r.o.Fly})
+	if err != nil {
+		return err
 	}
+	r.say("copied %d rows (%d tables) from %s to %s in %s; the row counts match",
+		rep.Rows, len(rep.Tables), r.source.Backend, target.Backend, rep.Duration.Round(time.Millisecond))
+	return nil
+}
 
-	fmt.Fprintf(out, "switch %s: 3/3 starting the app on %s, then removing %s's side (its database %s)\n",
-		st.Name(), plan.To.Name, plan.From.Name, map[bool]string{true: "is kept", false: "is deleted: FORCE=1"}[plan.Keep])
-	held, err := resources(ctx, st)
+// cutOver starts the new app on the copied data, then removes the old
+// side, keeping its database when retained, and reports what stays.
+func (r *switchRun) cutOver(ctx context.Context) error {
+	name, from, to := r.st.Name(), r.plan.From.Name, r.plan.To.Name
+	r.say("3/3 starting the app on %s, then removing %s's side (its database %s)", to, from,
+		map[bool]string{true: "is kept", false: "is deleted: FORCE=1"}[r.plan.Keep])
+	held, err := resources(ctx, r.st)
 	if err != nil {
 		return err
 	}
 	// Unprotected first, so that a make up after any failure from here on
 	// finishes the switch rather than stopping on the old side's guard.
-	if err := unprotectAll(ctx, st); err != nil {
+	if err := unprotectAll(ctx, r.st); err != nil {
 		return fmt.Errorf("switch of stack %s: %w; the data is on %s and %s still serves; fix the cause, then make up STACK=%s finishes the switch",
-			st.Name(), err, plan.To.Name, plan.From.Name, st.Name())
+			name, err, to, from, name)
 	}
 	// Two updates: the first, targeted, creates the new app beside the old
 	// side; only the second deletes anything. (One update would delete the
 	// old side's machines while the new app still waited to be healthy.)
-	if _, err := st.Up(ctx, append(slices.Clone(o.Up), optup.Target(plan.To.Owns(app)))...); err != nil {
+	if _, err := r.st.Up(ctx, append(slices.Clone(r.o.Up), optup.Target(r.plan.To.Owns(r.app)))...); err != nil {
 		return fmt.Errorf("switch of stack %s: starting the app on %s failed: %w; the data is on %s and %s still serves; fix the cause, then make up STACK=%s finishes the switch (docs/switching.md#if-it-fails)",
-			st.Name(), plan.To.Name, err, plan.To.Name, plan.From.Name, st.Name())
+			name, to, err, to, from, name)
 	}
-	fmt.Fprintf(out, "switch %s: %s serves; removing %s's side\n", st.Name(), plan.To.Name, plan.From.Name)
-	if _, err := Up(ctx, st, o.Up...); err != nil {
+	r.say("%s serves; removing %s's side", to, from)
+	if _, err := Up(ctx, r.st, r.o.Up...); err != nil {
 		return fmt.Errorf("switch of stack %s: %s serves, but the up that removes %s's side failed: %w; the data is on %s, and the old database is %s; fix the cause, then make up STACK=%s finishes the switch (docs/switching.md#if-it-fails)",
-			st.Name(), plan.To.Name, plan.From.Name, err, plan.To.Name, map[bool]string{true: "retained", false: "deleted or about to be"}[plan.Keep], st.Name())
+			name, to, from, err, to, map[bool]string{true: "retained", false: "deleted or about to be"}[r.plan.Keep], name)
 	}
-	left, err := resources(ctx, st)
+	left, err := resources(ctx, r.st)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "switch %s: done; it runs on %s\n", st.Name(), plan.To.Name)
-	report(out, st.Name(), plan, held, left, before)
-	return nil
-}
-
-// moveData copies the database of source, the old side, over the new
-// side's, and says how much it copied.
-func moveData(ctx context.Context, st auto.Stack, source datamove.Endpoint, o SwitchOptions, out io.Writer) error {
-	target, err := Endpoint(ctx, st)
-	if err != nil {
-		return err
-	}
-	rep, err := datamove.Move(ctx, source, target, datamove.Options{Out: out, Fly: o.Fly})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "switch %s: copied %d rows (%d tables) from %s to %s in %s; the row counts match\n",
-		st.Name(), rep.Rows, len(rep.Tables), source.Backend, target.Backend, rep.Duration.Round(time.Millisecond))
+	r.say("done; it runs on %s", to)
+	report(r.out, name, r.plan, held, left, r.before)
 	return nil
 }
 
@@ -191,13 +225,14 @@ func writeConfig(ctx context.Context, st auto.Stack, set auto.ConfigMap, remove 
 
 // undo puts the configuration of before back after a failure that left the
 // old side as it was, and says what the failed switch left.
-func undo(ctx context.Context, st auto.Stack, plan SwitchPlan, before auto.ConfigMap, out io.Writer) error {
-	set, remove := plan.Undo(before)
-	if err := writeConfig(ctx, st, set, remove); err != nil {
-		return fmt.Errorf("%w; put the configuration back by hand: pulumi config set %s %s --stack %s", err, backendKey, plan.From.Name, st.Name())
+func (r *switchRun) undo(ctx context.Context) error {
+	set, remove := r.plan.Undo(r.before)
+	from, to, name := r.plan.From.Name, r.plan.To.Name, r.st.Name()
+	if err := writeConfig(ctx, r.st, set, remove); err != nil {
+		return fmt.Errorf("%w; put the configuration back by hand: pulumi config set %s %s --stack %s", err, backendKey, from, name)
 	}
-	fmt.Fprintf(out, "switch %s: put the configuration back (%s = %s); %s's side is as it was and serves. What the switch created on %s is in the state: make switch again resumes; "+
-		"to drop it instead, make up STACK=%s (docs/switching.md#if-it-fails)\n", st.Name(), backendKey, plan.From.Name, plan.From.Name, plan.To.Name, st.Name())
+	r.say("put the configuration back (%s = %s); %s's side is as it was and serves. What the switch created on %s is in the state: make switch again resumes; "+
+		"to drop it instead, make up STACK=%s (docs/switching.md#if-it-fails)", backendKey, from, from, to, name)
 	return nil
 }
 
@@ -217,107 +252,4 @@ func unprotectAll(ctx context.Context, st auto.Stack) error {
 		return fmt.Errorf("pulumi state unprotect --all --stack %s: %w: %s", st.Name(), err, strings.TrimSpace(stderr))
 	}
 	return nil
-}
-
-// stateResource is one resource of a stack's state, as a switch reports it.
-type stateResource struct {
-	URN, Type, ID  string
-	RetainOnDelete bool
-}
-
-func (r stateResource) name() string { return r.URN[strings.LastIndex(r.URN, "::")+2:] }
-
-// resources are the custom resources of the stack's state (not the stack,
-// components or providers), by URN.
-func resources(ctx context.Context, st auto.Stack) (map[string]stateResource, error) {
-	dep, err := st.Export(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("reading the state of %s: %w", st.Name(), err)
-	}
-	var state struct {
-		Resources []struct {
-			stateResource
-			Custom bool `json:"custom"`
-		} `json:"resources"`
-	}
-	if len(dep.Deployment) > 0 {
-		if err := json.Unmarshal(dep.Deployment, &state); err != nil {
-			return nil, fmt.Errorf("reading the state of %s: %w", st.Name(), err)
-		}
-	}
-	out := map[string]stateResource{}
-	for _, r := range state.Resources {
-		if r.Custom && !strings.HasPrefix(r.Type, "pulumi:") {
-			out[r.URN] = r.stateResource
-		}
-	}
-	return out, nil
-}
-
-// report says what the switch left behind on the old side, with the
-// commands that remove it, and what emothe:protectDatabase does now.
-func report(out io.Writer, name string, plan SwitchPlan, held, left map[string]stateResource, before auto.ConfigMap) {
-	var kept []stateResource
-	for _, urn := range slices.Sorted(maps.Keys(held)) {
-		if _, still := left[urn]; !still && held[urn].RetainOnDelete {
-			kept = append(kept, held[urn])
-		}
-	}
-	if len(kept) == 0 {
-		fmt.Fprintf(out, "switch %s: nothing stays behind on %s\n", name, plan.From.Name)
-	} else {
-		fmt.Fprintf(out, "switch %s: left on %s, out of the stack's state and untouched (the old database, as it was when copied):\n", name, plan.From.Name)
-		for _, r := range kept {
-			fmt.Fprintf(out, "  %s %s (id %s)\n", r.Type, r.name(), r.ID)
-		}
-		fmt.Fprintf(out, "switch %s: once you are sure of the new side, remove it with:\n", name)
-		for _, c := range removal(kept, stack.RawFromConfig(name, before).Values) {
-			fmt.Fprintf(out, "  %s\n", c)
-		}
-	}
-	raw := stack.RawFromConfig(name, before).Values
-	fmt.Fprintf(out, "switch %s: %s\n", name, protection(plan.To, raw["protectDatabase"] == "true", raw["environment"] == "production"))
-}
-
-// protection says what the stack's protection of its database does on
-// backend to, which may differ from what it did on the old one.
-func protection(to stack.Platform, protect, production bool) string {
-	setting := fmt.Sprintf("%s:protectDatabase is %t", stack.Namespace, protect)
-	if production {
-		setting = stack.Namespace + ":environment is production"
-	}
-	switch {
-	case !protect && !production:
-		return fmt.Sprintf("%s: on %s, make destroy deletes the database with everything else", setting, to.Name)
-	case to.RetainsData:
-		return fmt.Sprintf("%s: on %s, make destroy is not refused; it keeps the database's data and backup volumes and removes everything else", setting, to.Name)
-	default:
-		return fmt.Sprintf("%s: on %s, the database is protected and make destroy is refused (%s takes the stack down keeping it)", setting, to.Name, to.Runbook)
-	}
-}
-
-// removal are the commands that delete what a switch left on the old side:
-// a Fly app goes with its machines, volumes and secrets.
-func removal(kept []stateResource, old map[string]string) []string {
-	var cmds []string
-	apps := map[string]bool{}
-	for _, r := range kept {
-		if r.Type == "flyio:index:App" {
-			apps[r.ID] = true
-			cmds = append(cmds, "fly apps destroy "+r.ID+" --yes")
-		}
-	}
-	host := old["dockerHost"]
-	if host == "" {
-		host = "unix:///var/run/docker.sock"
-	}
-	for _, r := range kept {
-		switch r.Type {
-		case "flyio:index:ManagedPostgres":
-			cmds = append(cmds, "fly mpg destroy "+r.ID+" --yes")
-		case "docker:index/volume:Volume":
-			cmds = append(cmds, "docker --host "+host+" volume rm "+r.ID)
-		}
-	}
-	return cmds
 }
