@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,6 +41,11 @@ func BenchmarkSwitch(b *testing.B) {
 		require.NoError(b, err, out)
 		all, _ := w.composePlays(b, marker)
 		require.Equal(b, want, all)
+		for line := range strings.Lines(out) {
+			if strings.Contains(line, ": copied ") {
+				b.Log(strings.TrimSpace(line))
+			}
+		}
 		b.ReportMetric(wall.Seconds(), "s/switch")
 		b.ReportMetric(down.Seconds(), "s-downtime")
 		b.Logf("switch of %d plays: %s wall, %s without a serving backend (probed every %s); Compose served from %s, Fly until %s",
