@@ -115,10 +115,12 @@ func TestSwitchFlyToComposeAndBack(t *testing.T) {
 		assert.Equal(t, 1, machines(apps[w.app], "started"), "the app's machine")
 		assert.Equal(t, 1, machines(apps[dbApp], "started"), "the Postgres machine")
 		assert.Len(t, apps[w.app].IPs, 2, "its IPs")
+		assert.Len(t, apps, 2, "nothing else")
 	})
 	t.Run("back to Fly: nothing of the Compose project is left", func(t *testing.T) {
 		assert.Empty(t, w.project(t, "containers"))
 		assert.Empty(t, w.project(t, "volumes"), "forced: the old database's volumes are deleted")
+		assert.Empty(t, w.project(t, "networks"))
 		assert.Contains(t, out, "nothing stays behind on compose")
 		assert.Contains(t, out, "emothe:protectDatabase is false: on fly, make destroy deletes the database")
 	})

@@ -173,14 +173,14 @@ func (w *world) files(tb testing.TB) (config, state string) {
 	return string(b), w.stack.Export(tb)
 }
 
-// project lists the Compose project's containers ("service state") or
-// volumes, by the label Compose itself uses.
+// project lists the Compose project's containers ("service state"),
+// volumes or networks, by the label Compose itself uses.
 func (w *world) project(tb testing.TB, what string) []string {
 	tb.Helper()
 	args := []string{"ps", "--all", "--filter", "label=com.docker.compose.project=" + w.app,
 		"--format", `{{.Label "com.docker.compose.service"}} {{.State}}`}
-	if what == "volumes" {
-		args = []string{"volume", "ls", "--quiet", "--filter", "label=com.docker.compose.project=" + w.app}
+	if what == "volumes" || what == "networks" {
+		args = []string{strings.TrimSuffix(what, "s"), "ls", "--quiet", "--filter", "label=com.docker.compose.project=" + w.app}
 	}
 	out, err := dockertest.Docker(context.Background(), args...)
 	require.NoError(tb, err)
