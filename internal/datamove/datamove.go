@@ -146,5 +146,10 @@ func checkPair(from, to Endpoint) error {
 			return fmt.Errorf("move-data: stack %q: the endpoint names no database (or two); nothing was changed", e.Stack)
 		}
 	}
+	if from.Fly != nil && to.Fly != nil && from.Fly.Cluster != "" && to.Fly.Cluster != "" {
+		// flyctl's `fly mpg proxy` takes no port: both would bind 16380.
+		return fmt.Errorf("move-data: stacks %s and %s are both on Fly Managed Postgres, whose `fly mpg proxy` always listens on port 16380, so the two cannot be open at once; "+
+			"nothing was changed; fix: pg_dump to a file and pg_restore it, one `fly mpg proxy` at a time (docs/backups.md, Fly Managed Postgres), or move through a Compose stack", from.Stack, to.Stack)
+	}
 	return nil
 }

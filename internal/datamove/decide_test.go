@@ -106,6 +106,14 @@ func TestCheckPair(t *testing.T) {
 	// A switch moves a stack onto itself on another backend.
 	require.NoError(t, checkPair(a, Endpoint{Stack: "a", Backend: "fly", Fly: &FlyDatabase{}}))
 	require.Error(t, checkPair(a, Endpoint{Stack: "b", Backend: "fly"}), "an endpoint without a database")
+
+	managed := func(name string) Endpoint {
+		return Endpoint{Stack: name, Backend: "fly", Fly: &FlyDatabase{Cluster: name + "-cluster"}}
+	}
+	err = checkPair(managed("a"), managed("b"))
+	require.Error(t, err, "two `fly mpg proxy` on one port")
+	assert.Contains(t, err.Error(), "16380")
+	require.NoError(t, checkPair(managed("a"), b))
 }
 
 func TestRefuseNonEmpty(t *testing.T) {
