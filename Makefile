@@ -15,7 +15,7 @@ export PULUMI_SKIP_UPDATE_CHECK := true
 
 GO_TEST ?= go test -count=1 -timeout 30m
 
-.PHONY: all tools provider up preview destroy secrets drift stack rollback move-data test unit e2e bench codegen check-codegen lint
+.PHONY: all tools provider up preview destroy secrets drift stack rollback move-data switch test unit e2e bench codegen check-codegen lint
 all: test
 
 ## tools: install and start what builds and tests need (idempotent).
@@ -61,6 +61,12 @@ rollback: tools provider
 ## stopped, then compare row counts; FORCE=1 overwrites a TO that holds data.
 move-data: tools
 	go run ./tools/stack -from "$(FROM)" -to "$(TO)" $(if $(FORCE),-force) move-data
+
+## switch: move stack STACK to backend TO (fly or compose) with its data:
+## the new database, the copy, then the new app; the old database is kept
+## (FORCE=1 switches an unprotected stack, deleting it). docs/switching.md.
+switch: tools provider
+	go run ./tools/stack -stack $(STACK) -to "$(TO)" $(if $(FORCE),-force) switch
 
 ## test: everything — codegen freshness, vet, unit, end-to-end.
 test: tools check-codegen lint

@@ -1,6 +1,6 @@
 // Command stack runs one operation on a stack of this project through the
 // Automation API (see internal/stackctl): `make up`, `preview`, `destroy`,
-// `drift`, `secrets`, `stack`, `rollback` and `move-data` call it, and the workflows in
+// `drift`, `secrets`, `stack`, `rollback`, `move-data` and `switch` call it, and the workflows in
 // .github/workflows call it for preview, up, rollback and drift.
 package main
 
@@ -38,12 +38,12 @@ func main() {
 	flag.BoolVar(&o.refresh, "refresh", false, "up: refresh the stack from the real resources first, so the update also undoes drift")
 	flag.StringVar(&o.rotate, "rotate", "", "secrets: regenerate this secret setting (e.g. secretKeyBase) even though it is set")
 	flag.StringVar(&o.backend, "backend", "fly", "stack: the new stack's backend")
-	flag.StringVar(&o.to, "to", "", "rollback: the image to put back (name@sha256:…); default: the previous successful release's; move-data: the stack whose database is replaced")
+	flag.StringVar(&o.to, "to", "", "rollback: the image to put back (name@sha256:…); default: the previous successful release's; move-data: the stack whose database is replaced; switch: the backend to move the stack to (fly or compose)")
 	flag.StringVar(&o.from, "from", "", "move-data: the stack whose database is copied")
-	flag.BoolVar(&o.force, "force", false, "move-data: overwrite the target's database although it holds data")
+	flag.BoolVar(&o.force, "force", false, "move-data: overwrite the target's database although it holds data; switch: switch a stack whose database is not protected, deleting it once copied")
 	flag.StringVar(&o.summary, "summary", "", "preview: also write the plan's summary, risks first, as Markdown to this file")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: stack [flags] up|preview|destroy|drift|secrets|stack|rollback|move-data")
+		fmt.Fprintln(os.Stderr, "usage: stack [flags] up|preview|destroy|drift|secrets|stack|rollback|move-data|switch")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -61,7 +61,7 @@ func main() {
 
 func run(ctx context.Context, o options, op string) error {
 	switch op {
-	case "up", "preview", "destroy", "drift", "secrets", "rollback":
+	case "up", "preview", "destroy", "drift", "secrets", "rollback", "switch":
 	case "stack":
 		if _, err := stackctl.Create(ctx, ".", o.stack, o.backend); err != nil {
 			return err
@@ -78,7 +78,7 @@ func run(ctx context.Context, o options, op string) error {
 			rep.Rows, len(rep.Tables), float64(rep.Bytes)/1e6, o.from, o.to, rep.Duration.Round(time.Millisecond))
 		return nil
 	default:
-		return fmt.Errorf("unknown operation %q: want up, preview, destroy, drift, secrets, stack, rollback or move-data", op)
+		return fmt.Errorf("unknown operation %q: want up, preview, destroy, drift, secrets, stack, rollback, move-data or switch", op)
 	}
 	if o.stack == stackctl.LocalStack && op != "destroy" {
 		made, err := stackctl.EnsureLocalStackFile(".")
@@ -102,7 +102,8 @@ func run(ctx context.Context, o options, op string) error {
 	}
 	// A configuration the program refuses stops here, in one line, before
 	// the engine runs and writes anything. (drift reports it in its JSON.)
-	if op != "destroy" && op != "drift" {
+	// (switch checks the configuration it is about to write.)
+	if op != "destroy" && op != "drift" && op != "switch" {
 		if err := stackctl.Check(ctx, st, nil); err != nil {
 			return err
 		}
@@ -114,6 +115,8 @@ func run(ctx context.Context, o options, op string) error {
 			upOpts = append(upOpts, optup.Refresh())
 		}
 		_, err = stackctl.Up(ctx, st, upOpts...)
+	case "switch":
+		err = stackctl.Switch(ctx, st, stackctl.SwitchOptions{To: o.to, Force: o.force, Out: os.Stdout, Up: upOpts})
 	case "rollback":
 		_, err = stackctl.Rollback(ctx, st, o.to, os.Stdout, upOpts...)
 	case "preview":
