@@ -63,7 +63,7 @@ func judge(project string, objects []hostObject, s state, creates map[string]api
 		}
 		why := "not in the state: an earlier interrupted run left it"
 		if op, ok := creates[o.Name]; ok {
-			why = "left by the interrupted create of " + name(string(op.Resource.URN))
+			why = "left by the interrupted create of " + urnName(string(op.Resource.URN))
 		}
 		v := verdict{Object: o, Remove: o.Kind != "volume", Why: why}
 		if !v.Remove {
@@ -82,6 +82,7 @@ type dockerHost string
 
 func (h dockerHost) run(ctx context.Context, args ...string) (string, error) {
 	var stdout, stderr bytes.Buffer
+	//nolint:gosec // the docker CLI, no shell: the stack's own host, and arguments this file builds
 	cmd := exec.CommandContext(ctx, "docker", append([]string{"--host", string(h)}, args...)...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -30,12 +30,12 @@ func parseState(dep apitype.UntypedDeployment) (state, error) {
 	return s, nil
 }
 
-// name is a resource's last URN component, as the engine's output shows it.
-func name(urn string) string { return urn[strings.LastIndex(urn, "::")+2:] }
+// urnName is a resource's last URN component, as the engine's output shows it.
+func urnName(urn string) string { return urn[strings.LastIndex(urn, "::")+2:] }
 
 // describe is a pending operation as the report says it.
 func describe(op apitype.OperationV2) string {
-	return fmt.Sprintf("pending %s of %s %s", verb(op.Type), op.Resource.Type, name(string(op.Resource.URN)))
+	return fmt.Sprintf("pending %s of %s %s", verb(op.Type), op.Resource.Type, urnName(string(op.Resource.URN)))
 }
 
 func verb(t apitype.OperationType) string {

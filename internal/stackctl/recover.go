@@ -116,7 +116,7 @@ func refreshed(targets []string) string {
 	var names []string
 	for _, t := range targets {
 		if !strings.Contains(t, "::"+rootType+"::") {
-			names = append(names, name(t))
+			names = append(names, urnName(t))
 		}
 	}
 	return strings.Join(names, ", ")

@@ -98,7 +98,7 @@ func TestInterruptedRunsRecover(t *testing.T) {
 
 // killedUp runs an up (as make up does, through stackctl.Up) and kills its
 // `pulumi` once at says the kill point is reached.
-func (s *stack) killedUp(t *testing.T, at func() bool) {
+func (s *stack) killedUp(t testing.TB, at func() bool) {
 	t.Helper()
 	s.killed(t, func(ctx context.Context) error {
 		_, err := stackctl.Up(ctx, s.st)
@@ -108,7 +108,7 @@ func (s *stack) killedUp(t *testing.T, at func() bool) {
 
 // killed runs op and SIGKILLs the `pulumi` process it started once at,
 // polled, says the kill point is reached.
-func (s *stack) killed(t *testing.T, op func(context.Context) error, at func() bool) {
+func (s *stack) killed(t testing.TB, op func(context.Context) error, at func() bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
