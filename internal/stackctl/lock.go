@@ -114,19 +114,41 @@ func (e *LockedError) Error() string {
 		e.Stack, e.Holder, e.Why, e.Clear)
 }
 
+// locksReadable reports whether this tool sees the locks of the backend at
+// url: a file backend's lock files, Pulumi Cloud's update in progress. A
+// bucket's (S3, GCS, Azure) only the engine sees.
+func locksReadable(url string) bool {
+	return strings.HasPrefix(url, "file://") || strings.HasPrefix(url, "https://")
+}
+
+// engineLock reads the engine's refusal of a locked stack ("the stack is
+// currently locked by 1 lock(s) … <lock>: created by user@host (pid N) at
+// <time>") into the holder, when err is one.
+func engineLock(err error) (string, bool) {
+	msg := err.Error()
+	if !strings.Contains(msg, "the stack is currently locked") {
+		return "", false
+	}
+	for _, line := range strings.Split(msg, "\n") {
+		if strings.Contains(line, ": created by ") {
+			return strings.TrimSpace(line), true
+		}
+	}
+	return "another process", true
+}
+
 // clearStaleLocks removes the locks of st in the backend at url that a
 // process of this host left when it died, saying so on out, and returns a
 // LockedError when a lock is held by a live process or by another host.
 // Only a file backend's locks can be read beforehand; on Pulumi Cloud an
-// update in progress is reported the same way. Other DIY backends (S3,
-// GCS, Azure) are left to the engine, whose refusal names `pulumi cancel`
-// too.
+// update in progress is reported the same way. A bucket's are left to the
+// engine (see Recover).
 func clearStaleLocks(ctx context.Context, st auto.Stack, url, project string, out io.Writer) error {
 	name := st.Name()[strings.LastIndex(st.Name(), "/")+1:]
 	cancel := fmt.Sprintf("pulumi cancel --stack %s --yes", name)
 	dir, file := strings.CutPrefix(url, "file://")
 	if !file {
-		if !strings.HasPrefix(url, "https://") {
+		if !locksReadable(url) {
 			return nil
 		}
 		summary, err := st.Workspace().Stack(ctx)

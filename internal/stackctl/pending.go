@@ -66,12 +66,9 @@ func (s state) refreshTargets() []string {
 		return nil
 	}
 	held := map[string]bool{}
-	var targets []string
+	targets := s.root()
 	for _, r := range s.Resources {
 		held[string(r.URN)] = true
-		if r.Type == rootType {
-			targets = append(targets, string(r.URN))
-		}
 	}
 	for _, op := range s.Pending {
 		urn := string(op.Resource.URN)
@@ -80,6 +77,16 @@ func (s state) refreshTargets() []string {
 		}
 	}
 	return targets
+}
+
+// root is the URN of the stack's root resource, alone; none in an empty state.
+func (s state) root() []string {
+	for _, r := range s.Resources {
+		if r.Type == rootType {
+			return []string{string(r.URN)}
+		}
+	}
+	return nil
 }
 
 // pendingCreates are the names (the name input, which the engine fills in

@@ -64,7 +64,14 @@ func Recover(ctx context.Context, st auto.Stack, out io.Writer) error {
 	}
 	// The sweep ties what it finds on the host to these creates.
 	creates := s.pendingCreates()
-	if targets := s.refreshTargets(); targets != nil {
+	targets := s.refreshTargets()
+	if targets == nil && !locksReadable(url) && backend == "compose" {
+		// A bucket's locks cannot be read beforehand, and a running update's
+		// containers must not be swept: a refresh of the root alone takes the
+		// lock and releases it, or stops on the holder's.
+		targets = s.root()
+	}
+	if targets != nil {
 		cleared := 0
 		for _, op := range s.Pending {
 			fmt.Fprintf(out, "recover: stack %s: found the %s, interrupted\n", st.Name(), describe(op))
@@ -73,6 +80,10 @@ func Recover(ctx context.Context, st auto.Stack, out io.Writer) error {
 			}
 		}
 		if _, err := st.Refresh(ctx, optrefresh.Target(targets), optrefresh.ClearPendingCreates()); err != nil {
+			if holder, ok := engineLock(err); ok {
+				return &LockedError{Stack: st.Name(), Holder: holder, Why: "the engine found the lock, which this tool cannot judge in this backend",
+					Clear: "`pulumi cancel --stack " + st.Name() + " --yes`"}
+			}
 			return fmt.Errorf("refresh the resources of the interrupted operations of stack %s: %w", st.Name(), err)
 		}
 		if names := refreshed(targets); names != "" {

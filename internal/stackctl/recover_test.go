@@ -3,6 +3,7 @@ package stackctl
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -176,4 +177,16 @@ func TestOrphanedPlugin(t *testing.T) {
 	assert.False(t, p.orphaned("/other", "emothe", "file:///state", closed), "another checkout's")
 	assert.False(t, p.orphaned("/repo", "emothe", "file:///elsewhere", closed), "another backend's")
 	assert.False(t, p.orphaned("/repo", "app", "file:///state", closed), "another project's")
+}
+
+func TestEngineLock(t *testing.T) {
+	// As pkg/backend/diy/lock.go words it.
+	err := errors.New("failed to run refresh: exit status 255\nstderr: error: the stack is currently locked by 1 lock(s). " +
+		"Either wait for the other process(es) to end or delete the lock file with `pulumi cancel`.\n" +
+		"  s3://bucket/.pulumi/locks/organization/emothe/dev/abc.json: created by runner@ci-7 (pid 2211) at 2026-12-03T09:12:44Z\n")
+	holder, ok := engineLock(err)
+	assert.True(t, ok)
+	assert.Equal(t, "s3://bucket/.pulumi/locks/organization/emothe/dev/abc.json: created by runner@ci-7 (pid 2211) at 2026-12-03T09:12:44Z", holder)
+	_, ok = engineLock(errors.New("refresh failed: the provider is gone"))
+	assert.False(t, ok)
 }
