@@ -24,8 +24,8 @@ import (
 //     removed; one held by a live process or another host stops it with a
 //     *LockedError (the holder, since when, the command that clears it):
 //     that update's pending operations are in flight, not interrupted.
-//  2. Provider plugins the dead engine left running are stopped, so that
-//     none changes anything while the recovery looks.
+//  2. Provider plugins a dead engine of this checkout left running are
+//     stopped, so that none changes anything while the recovery looks.
 //  3. Pending operations: a refresh of just the resources with a pending
 //     update, delete, read or import makes the state match what the
 //     provider did; pending creates are cleared. What an interrupted
@@ -49,7 +49,7 @@ func Recover(ctx context.Context, st auto.Stack, out io.Writer) error {
 	if err := clearStaleLocks(ctx, st, url, project.Name.String(), out); err != nil {
 		return err
 	}
-	if err := stopOrphanedPlugins(ctx, st.Name(), st.Workspace().WorkDir(), project.Name.String(), url, out); err != nil {
+	if err := stopOrphanedPlugins(ctx, st.Name(), st.Workspace().WorkDir(), project.Name.String(), out); err != nil {
 		return err
 	}
 	cfg, err := st.GetAllConfig(ctx)
