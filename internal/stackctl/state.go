@@ -2,8 +2,6 @@ package stackctl
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
@@ -15,30 +13,19 @@ type stateResource struct {
 	RetainOnDelete bool
 }
 
-func (r stateResource) name() string { return r.URN[strings.LastIndex(r.URN, "::")+2:] }
+func (r stateResource) name() string { return urnName(r.URN) }
 
 // resources are the custom resources of the stack's state (not the stack,
 // components or providers), by URN.
 func resources(ctx context.Context, st auto.Stack) (map[string]stateResource, error) {
-	dep, err := st.Export(ctx)
+	s, err := readState(ctx, st)
 	if err != nil {
-		return nil, fmt.Errorf("reading the state of %s: %w", st.Name(), err)
-	}
-	var state struct {
-		Resources []struct {
-			stateResource
-			Custom bool `json:"custom"`
-		} `json:"resources"`
-	}
-	if len(dep.Deployment) > 0 {
-		if err := json.Unmarshal(dep.Deployment, &state); err != nil {
-			return nil, fmt.Errorf("reading the state of %s: %w", st.Name(), err)
-		}
+		return nil, err
 	}
 	out := map[string]stateResource{}
-	for _, r := range state.Resources {
-		if r.Custom && !strings.HasPrefix(r.Type, "pulumi:") {
-			out[r.URN] = r.stateResource
+	for _, r := range s.Resources {
+		if r.Custom && !strings.HasPrefix(string(r.Type), "pulumi:") {
+			out[string(r.URN)] = stateResource{URN: string(r.URN), Type: string(r.Type), ID: string(r.ID), RetainOnDelete: r.RetainOnDelete}
 		}
 	}
 	return out, nil

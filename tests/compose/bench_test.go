@@ -2,6 +2,7 @@ package compose
 
 import (
 	"context"
+	"io"
 	"testing"
 	"time"
 
@@ -35,11 +36,7 @@ func BenchmarkNoopUp(b *testing.B) {
 // requests that failed per update (the goal is zero) and the update's wall
 // time.
 func BenchmarkImageUpdateUnderLoad(b *testing.B) {
-	imgs := buildImages(b)
-	p := newProject(b, imgs.appA)
-	s := newStack(b, p.config, stackSecrets())
-	s.up(b)
-	p.waitReady(b)
+	imgs, p, s := deployed(b)
 	next := []string{imgs.appB, imgs.appA}
 	var updates, sent, failed int64
 	var took time.Duration
@@ -87,4 +84,37 @@ func BenchmarkMoveData(b *testing.B) {
 	b.ReportMetric(float64(rows)/wall.Seconds(), "rows/s")
 	b.ReportMetric(float64(rows)/float64(b.N), "rows")
 	b.ReportMetric(float64(bytes)/1e6/float64(b.N), "dump-MB")
+}
+
+// BenchmarkRecoveryAfterKill times the `make up` that follows a SIGKILL of
+// `pulumi` during an app replacement (stackctl.Recover, then the up, which
+// redoes the image change), against a normal image update of the same
+// stack, and reports both.
+func BenchmarkRecoveryAfterKill(b *testing.B) {
+	imgs, p, s := deployed(b)
+	image := imgs.appA
+	flip := func() {
+		image = map[string]string{imgs.appA: imgs.appB, imgs.appB: imgs.appA}[image]
+		s.set(b, map[string]string{"image": image})
+	}
+	var n int
+	var update, recovery time.Duration
+	for b.Loop() {
+		flip()
+		start := time.Now()
+		s.up(b)
+		update += time.Since(start)
+
+		flip()
+		old := p.ids(b, "app")
+		s.killedUp(b, func() bool { return len(p.ids(b, "app")) > len(old) })
+		start = time.Now()
+		require.NoError(b, stackctl.Recover(context.Background(), s.st, io.Discard))
+		s.up(b)
+		recovery += time.Since(start)
+		p.requireMatchesState(b, s)
+		n++
+	}
+	b.ReportMetric(update.Seconds()/float64(n), "update-s")
+	b.ReportMetric(recovery.Seconds()/float64(n), "recovery-s")
 }
