@@ -17,6 +17,7 @@ import (
 // normal rollout, release command included, while 50 requests a second go
 // through the proxy, and not one fails.
 func TestRollbackUnderLoad(t *testing.T) {
+	t.Parallel()
 	imgs := buildImages(t)
 	p := newProject(t, imgs.appA)
 	s := newStack(t, p.config, stackSecrets())
