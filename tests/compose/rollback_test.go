@@ -18,6 +18,7 @@ import (
 // through the proxy, and not one fails. Its stack is then the source of
 // `make move-data` (testMoveData).
 func TestRollbackUnderLoad(t *testing.T) {
+	t.Parallel()
 	imgs := buildImages(t)
 	p := newProject(t, imgs.appA)
 	s := newStack(t, p.config, stackSecrets())
