@@ -30,9 +30,10 @@ type Standin struct {
 	routes map[string]string
 }
 
-// Install builds the stand-in into a directory of tb's and puts that first
-// on PATH for the rest of tb. It uses tb.Setenv, so tb cannot be parallel.
-func Install(tb testing.TB) *Standin {
+// Build builds the stand-in into a directory of tb's, where it keeps its
+// routes and its calls; pass Bin as the fly binary (datamove.Options.Fly).
+// It touches no environment, so tb may be parallel.
+func Build(tb testing.TB) *Standin {
 	tb.Helper()
 	dir := tb.TempDir()
 	bin := filepath.Join(dir, "fly")
@@ -45,10 +46,20 @@ func Install(tb testing.TB) *Standin {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	tb.Setenv("EMOTHE_FLY_STANDIN_DIR", dir)
-	tb.Setenv("EMOTHE_FLY_STANDIN_MPG_PORT", strconv.Itoa(port))
+	if err := os.WriteFile(filepath.Join(dir, "mpg-port"), []byte(strconv.Itoa(port)), 0o600); err != nil {
+		tb.Fatal(err)
+	}
 	return &Standin{Bin: bin, dir: dir, routes: map[string]string{}}
+}
+
+// Install is Build with the stand-in first on PATH for the rest of tb, for
+// commands that run `fly` (make switch, make move-data). It uses tb.Setenv,
+// so tb cannot be parallel.
+func Install(tb testing.TB) *Standin {
+	tb.Helper()
+	s := Build(tb)
+	tb.Setenv("PATH", s.dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return s
 }
 
 // Route sends the stand-in's proxies for target (a host such as

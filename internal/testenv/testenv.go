@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -33,15 +34,32 @@ func RepoRoot(tb testing.TB) string {
 	}
 }
 
-// FreePort is a TCP port on 127.0.0.1 that nothing listens on right now.
-// Another process may take it before the caller binds it, so a caller that
-// cannot tolerate that retries on a new port. It takes no testing.TB
-// because servers started from TestMain need one too.
+// FreePort is a TCP port on 127.0.0.1 that nothing listens on right now,
+// and that no earlier call of this process returned: tests in parallel
+// each take one before they bind it, and the kernel may hand the same port
+// out again once its probe is closed. Another process may still take it
+// before the caller binds it, so a caller that cannot tolerate that
+// retries on a new port. It takes no testing.TB because servers started
+// from TestMain need one too.
 func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
+	given.Lock()
+	defer given.Unlock()
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, fmt.Errorf("find a free port: %w", err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		_ = l.Close()
+		if !given.ports[port] {
+			given.ports[port] = true
+			return port, nil
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// given are the ports FreePort returned.
+var given = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}

@@ -160,14 +160,14 @@ func testMoveData(t *testing.T, imgs images, a *stack, pa project) {
 		require.NoError(t, err)
 		_, err = client.CreateMachine(ctx, "emothe-fly", flyapi.CreateMachineRequest{Region: new("mad"), Config: &flyapi.FlyMachineConfig{Image: new("emothe:test")}}, "")
 		require.NoError(t, err)
-		standin := flystandin.Install(t)
+		standin := flystandin.Build(t)
 		flyEnd := standin.MachineEndpoint(t, "fly", "emothe-fly", dsn, datamove.FlyAPI{BaseURL: srv.URL, Token: infrastack.NewSecret(fake.Token())})
 		st, err := stackctl.Open(ctx, root, p.b.name, nil)
 		require.NoError(t, err)
 		composeEnd, err := stackctl.Endpoint(ctx, st)
 		require.NoError(t, err)
 
-		_, err = datamove.Move(ctx, composeEnd, flyEnd, datamove.Options{})
+		_, err = datamove.Move(ctx, composeEnd, flyEnd, datamove.Options{Fly: standin.Bin})
 		require.NoError(t, err, "an empty database needs no FORCE")
 		var plays int
 		conn, err := pgx.Connect(ctx, dsn)
@@ -178,7 +178,7 @@ func testMoveData(t *testing.T, imgs images, a *stack, pa project) {
 
 		_, err = conn.Exec(ctx, `INSERT INTO plays (title, original_title, author, year, genre, language) VALUES ('On Fly', 'En Fly', 'Someone', 1650, 'comedia', 'Spanish')`)
 		require.NoError(t, err)
-		rep, err := datamove.Move(ctx, flyEnd, composeEnd, datamove.Options{Force: true, StopSource: true})
+		rep, err := datamove.Move(ctx, flyEnd, composeEnd, datamove.Options{Force: true, StopSource: true, Fly: standin.Bin})
 		require.NoError(t, err)
 		assert.Contains(t, rep.Tables, datamove.Table{Name: "public.plays", Source: seededPlays + added + 1, Target: seededPlays + added + 1})
 		assert.Equal(t, seededPlays+added+1, p.pb.total(t))

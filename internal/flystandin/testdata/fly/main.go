@@ -1,10 +1,10 @@
 // Command fly stands in for flyctl in tests, which cannot reach Fly.io:
 // it implements only `fly proxy <local>:<remote> <host> -a <app>` and
 // `fly mpg proxy <cluster>`, forwarding a loopback port to the address
-// that routes.json in the directory EMOTHE_FLY_STANDIN_DIR gives for the
-// host or cluster ID (a JSON object of host:port), and prints what flyctl
-// prints once it listens. `mpg proxy` listens on EMOTHE_FLY_STANDIN_MPG_PORT
-// (flyctl's own is 16380). Like flyctl, it wants a token (FLY_API_TOKEN).
+// that routes.json, in the stand-in's own directory, gives for the host or
+// cluster ID (a JSON object of host:port), and prints what flyctl prints
+// once it listens. `mpg proxy` listens on the port the file mpg-port there
+// holds (flyctl's own is 16380). Like flyctl, it wants a token (FLY_API_TOKEN).
 // Each invocation is appended to calls.log in the same directory, with
 // whether a token was given (never the token).
 package main
@@ -37,7 +37,11 @@ func run(args []string) error {
 		return errors.New("no access token available. Please login with 'flyctl auth login'")
 	}
 	var targets map[string]string
-	routes, err := os.ReadFile(filepath.Join(os.Getenv("EMOTHE_FLY_STANDIN_DIR"), "routes.json"))
+	dir, err := home()
+	if err != nil {
+		return err
+	}
+	routes, err := os.ReadFile(filepath.Join(dir, "routes.json"))
 	if err != nil && !os.IsNotExist(err) {
 		return err
 	}
@@ -76,15 +80,30 @@ func run(args []string) error {
 		}
 		return forward(local, pos[1]+":"+remote, targets[pos[1]])
 	case len(args) >= 3 && args[0] == "mpg" && args[1] == "proxy":
-		return forward(cmp.Or(os.Getenv("EMOTHE_FLY_STANDIN_MPG_PORT"), "16380"), args[2], targets[args[2]])
+		port, err := os.ReadFile(filepath.Join(dir, "mpg-port"))
+		if err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		return forward(cmp.Or(strings.TrimSpace(string(port)), "16380"), args[2], targets[args[2]])
 	}
 	return fmt.Errorf("the stand-in fly implements only `proxy` and `mpg proxy`, not %q", args)
 }
 
-// record appends the invocation to the log, if there is one.
+// home is the stand-in's own directory, where the test writes its routes
+// (and mpg proxy's port) and the stand-in logs its calls: no environment,
+// so tests in parallel each have their own.
+func home() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Dir(exe), nil
+}
+
+// record appends the invocation to the log.
 func record(args []string) {
-	dir := os.Getenv("EMOTHE_FLY_STANDIN_DIR")
-	if dir == "" {
+	dir, err := home()
+	if err != nil {
 		return
 	}
 	f, err := os.OpenFile(filepath.Join(dir, "calls.log"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
