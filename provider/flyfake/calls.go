@@ -19,8 +19,8 @@ type Call struct {
 	// answer (Status) was sent.
 	Dropped bool `json:"dropped,omitempty"`
 	// At is when the request arrived, on the fake's clock, before
-	// Options.Latency; Took is how long it took to answer, latency included.
-	// Together they are the timeline a benchmark reads.
+	// Options.Latency; Took is how long it took to answer on that clock.
+	// Together they show what an operation spent its time waiting on.
 	At   time.Time     `json:"at"`
 	Took time.Duration `json:"took"`
 }
