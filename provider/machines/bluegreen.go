@@ -16,12 +16,16 @@ import (
 // retires the blue ones, in flyctl's phases: uncordon green, wait for the
 // proxy to see it, cordon blue, wait for the proxy to drop it, stop blue
 // gracefully, destroy it. Until green serves, any failure destroys the green
-// machines and leaves the blue ones serving untouched. leases holds the
-// blue machines' leases.
-func (r *rollout) bluegreen(ctx context.Context, blue []GroupMachine, leases map[string]*fly.Lease) error {
+// machines and leaves the blue ones serving untouched.
+func (r *rollout) bluegreen(ctx context.Context, blue []GroupMachine) error {
+	leases, release, err := r.leaseAll(ctx, blue)
+	if err != nil {
+		return err
+	}
+	defer release()
 	green := make([]flyapi.Machine, len(blue))
 	greenLeases := make([]*fly.Lease, len(blue)) // held from creation until uncordoned
-	err := each(blue, parallel, func(i int, b GroupMachine) error {
+	err = each(blue, parallel, func(i int, b GroupMachine) error {
 		var err error
 		green[i], greenLeases[i], err = r.launch(ctx, b.Region, true)
 		return err

@@ -97,49 +97,26 @@ func newRollout(client fly.Client, in Args, current []flyapi.Machine, releaseVer
 
 // run applies a plan in flyctl's order: the release command, new machines,
 // changed machines per strategy, then the machines no longer wanted (last,
-// so capacity only goes once its replacement serves). The changed machines
-// are leased while the release command runs (flyctl leases them after it):
-// neither waits for the other, and a failed release command gives the
-// leases back with the machines untouched.
+// so capacity only goes once its replacement serves).
 func (r *rollout) run(ctx context.Context, p plan) error {
-	changed := slices.Concat(p.update, p.replace)
-	var (
-		leases           map[string]*fly.Lease
-		giveBack         func()
-		leaseErr, cmdErr error
-		leased           = make(chan struct{})
-	)
-	go func() {
-		defer close(leased)
-		if len(changed) > 0 {
-			leases, giveBack, leaseErr = r.leaseAll(ctx, changed)
-		}
-	}()
 	if p.newRelease() && len(r.in.ReleaseCommand) > 0 {
-		cmdErr = r.releaseCommand(ctx)
-	}
-	<-leased
-	if giveBack != nil {
-		defer giveBack()
-	}
-	switch {
-	case cmdErr != nil:
-		return cmdErr
-	case leaseErr != nil:
-		return leaseErr
+		if err := r.releaseCommand(ctx); err != nil {
+			return err
+		}
 	}
 	if err := r.createAll(ctx, p.create); err != nil {
 		return err
 	}
+	changed := slices.Concat(p.update, p.replace)
 	if len(changed) > 0 {
 		var err error
 		switch r.in.Strategy.Type {
 		case "bluegreen":
-			err = r.bluegreen(ctx, changed, leases)
+			err = r.bluegreen(ctx, changed)
 		case "immediate":
-			err = r.inPlace(ctx, changed, p.replace, parallel, leases)
+			err = r.inPlace(ctx, changed, p.replace, parallel)
 		default:
-			err = r.inPlace(ctx, changed, p.replace, r.in.Strategy.MaxUnavailable, leases)
+			err = r.inPlace(ctx, changed, p.replace, r.in.Strategy.MaxUnavailable)
 		}
 		if err != nil {
 			return err
@@ -310,13 +287,17 @@ func (r *rollout) configFor(volumeID string) flyapi.FlyMachineConfig {
 	return cfg
 }
 
-// inPlace updates machines (and replaces those in replace), each under
-// its lease in leases, with at most window of them out of service at once:
-// a sliding window, so the next machine goes as soon as one is healthy
-// again, and the number of healthy machines never drops by more than
-// window. The first failure stops it.
-func (r *rollout) inPlace(ctx context.Context, machines, replace []GroupMachine, window int, leases map[string]*fly.Lease) error {
-	err := each(machines, window, func(_ int, m GroupMachine) error {
+// inPlace updates machines (and replaces those in replace) with at most
+// window of them out of service at once: a sliding window, so the next
+// machine goes as soon as one is healthy again, and the number of healthy
+// machines never drops by more than window. The first failure stops it.
+func (r *rollout) inPlace(ctx context.Context, machines, replace []GroupMachine, window int) error {
+	leases, release, err := r.leaseAll(ctx, machines)
+	if err != nil {
+		return err
+	}
+	defer release()
+	err = each(machines, window, func(_ int, m GroupMachine) error {
 		nonce, err := leases[m.ID].Nonce(ctx)
 		switch {
 		case err != nil:
