@@ -48,9 +48,8 @@ import (
 //
 // Like `fly deploy`, a rollout holds each existing machine's lease (13 s, refreshed every 4 s) while it changes it, and
 // creates each new machine holding a lease for `waitTimeout`, refreshed until the machine is ready; a lease that ran out
-// is taken again before its machine is touched, never reused. The changed machines are leased while the release command
-// runs (flyctl leases them after it), and a failed command gives the leases back. Leases go back in the background, so
-// no step waits for them, and a destroyed machine's lease, gone with it, is not given back at all.
+// is taken again before its machine is touched, never reused. Leases go back in the background, so no step waits for
+// them, and a destroyed machine's lease, gone with it, is not given back at all.
 //
 // A bluegreen update runs flyctl's phases: new machines are created out of traffic and, once all are started and healthy,
 // put into traffic; after `strategy.waitBeforeCordon` (10 s) for Fly's proxy to see them, the old machines leave traffic;
