@@ -55,13 +55,13 @@ func (s *task) chain() []string {
 }
 
 // criticalPath is the least time an `up` from empty of plan can take
-// against a fake with opts' pace: the longest chain of steps that must
-// wait on each other, each step one API round trip (opts.Latency) plus
-// the fake's delays it must sit out. It models what Fly's API and the
+// against a fake with opts' pace: the longest chain of tasks that must
+// wait on each other, each one API round trip (opts.Latency) plus the
+// fake's delays it must sit out. It models what Fly's API and the
 // service require, not what the provider happens to do: a read the
 // provider makes for safety (is a half-made resource there already?) or
-// a read-back is not a step, an answer the next step needs is
-// (the Managed Postgres credentials). The Pulumi engine's own time is left
+// a read-back is not a task, an answer the next task needs is (the
+// Managed Postgres credentials). The Pulumi engine's own time is left
 // out too: the no-op `up` benchmark shows it.
 //
 // The chain, for the two kinds of database:
@@ -73,8 +73,9 @@ func (s *task) chain() []string {
 //
 // The release command's machine boots, then runs for BootDelay (the fake's
 // pace for a command), and the app machines start only after it succeeded;
-// machines with checks then pass them HealthDelay after they start. IPs and
-// the certificate hang off the app and are never on the path.
+// machines with checks then pass them HealthDelay after they start. The
+// IPs and the certificate hang off the app and are never on the path, so
+// they are left out.
 func criticalPath(p fly.Plan, opts flyfake.Options) *task {
 	call := func(name string, after ...*task) *task { return &task{name: name, took: opts.Latency, after: after} }
 	boot := func(name string, g fly.Group, after ...*task) *task {
@@ -86,13 +87,6 @@ func criticalPath(p fly.Plan, opts flyfake.Options) *task {
 		return s
 	}
 	app := call("create the app")
-	ips := []*task{}
-	for range p.IPs {
-		ips = append(ips, call("allocate an IP", app))
-	}
-	if p.Domain != "" {
-		call("request the certificate", ips...)
-	}
 	var db, secrets *task
 	switch {
 	case p.Database.Machine != nil:
@@ -154,7 +148,7 @@ func TestCriticalPath(t *testing.T) {
 	}{
 		{"machine", fly.Plan{Machines: app, Database: onMachine}, []string{"create the database app", "create its volume",
 			"start the Postgres machine", "run the release command", "start the app machines"}, 5*time.Second + 4*10*time.Second + 2*100*time.Second},
-		{"managed", fly.Plan{Machines: app, Database: managed, Domain: "example.org", IPs: []flyio.IPType{flyio.IPTypeV6}},
+		{"managed", fly.Plan{Machines: app, Database: managed},
 			[]string{"create the app", "create the Managed Postgres cluster", "read its credentials", "set the app's secrets",
 				"run the release command", "start the app machines"}, 6*time.Second + 1000*time.Second + 3*10*time.Second + 100*time.Second},
 		{"no release command, no checks", fly.Plan{Database: managed}, []string{"create the app",
