@@ -59,6 +59,9 @@ func (s *steps) Image(ctx *pulumi.Context, b *base) (pulumi.StringOutput, error)
 	if s.plan.Image != "" {
 		return pulumi.String(s.plan.Image).ToStringOutput(), nil
 	}
+	// The push needs the app (Fly's registry keeps an app's images under its
+	// name), and docker.Image builds and pushes in one step: the build waits
+	// for the app's create, a second against a build of minutes.
 	img, err := docker.NewImage(ctx, s.plan.App+"-image", imageArgs(s.plan.Build, s.cfg.Token.Value()),
 		b.with(pulumi.DependsOn([]pulumi.Resource{b.app}))...)
 	if err != nil {

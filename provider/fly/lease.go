@@ -167,6 +167,14 @@ func (l *Lease) Nonce(ctx context.Context) (string, error) {
 	return nonce, nil
 }
 
+// Gone records that the machine was destroyed, which ended its lease on
+// Fly's side too: the refreshes stop asking, and Release sends nothing.
+func (l *Lease) Gone() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.expires = time.Time{}
+}
+
 // Release stops the refreshes and gives the lease back. A lease that is
 // already gone (expired, machine destroyed) is not an error, and an expired
 // nonce is not sent.

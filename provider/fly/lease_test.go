@@ -101,6 +101,24 @@ func TestReleasingAGoneLeaseIsFine(t *testing.T) {
 	assert.NoError(t, lease.Release(context.Background()))
 }
 
+// The lease of a destroyed machine went with it: Release sends nothing.
+func TestReleasingTheLeaseOfADestroyedMachineSendsNothing(t *testing.T) {
+	var deletes atomic.Int32
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/apps/a/machines/m1/lease", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusCreated, map[string]any{"nonce": "n1"})
+	})
+	mux.HandleFunc("DELETE /v1/apps/a/machines/m1/lease", func(w http.ResponseWriter, r *http.Request) {
+		deletes.Add(1)
+		w.WriteHeader(http.StatusOK)
+	})
+	lease, err := newTestClient(t, mux).AcquireLease(context.Background(), "a", "m1", time.Minute)
+	require.NoError(t, err)
+	lease.Gone()
+	assert.NoError(t, lease.Release(context.Background()))
+	assert.Zero(t, deletes.Load())
+}
+
 func nonceOf(t *testing.T, l *Lease) string {
 	t.Helper()
 	n, err := l.Nonce(context.Background())

@@ -159,7 +159,6 @@ func TestMutationsSendTheLeaseNonce(t *testing.T) {
 	ctx := context.Background()
 	_, err := c.UpdateMachine(ctx, "a", "m1", "n1", flyapi.UpdateMachineRequest{})
 	require.NoError(t, err)
-	require.NoError(t, c.StartMachine(ctx, "a", "m1", "n1"))
 	require.NoError(t, c.StopMachine(ctx, "a", "m1", "n1", flyapi.StopRequest{Signal: new(flyapi.StopRequestSignal("SIGINT")), Timeout: new("30s")}))
 	require.NoError(t, c.Cordon(ctx, "a", "m1", "n1"))
 	require.NoError(t, c.Uncordon(ctx, "a", "m1", "n1"))
@@ -168,7 +167,6 @@ func TestMutationsSendTheLeaseNonce(t *testing.T) {
 	assert.Equal(t, []string{"force=true", ""}, deletes, "force only when asked")
 	assert.Equal(t, map[string]string{
 		"POST /v1/apps/a/machines/m1":          "n1",
-		"POST /v1/apps/a/machines/m1/start":    "n1",
 		"POST /v1/apps/a/machines/m1/stop":     "n1",
 		"POST /v1/apps/a/machines/m1/cordon":   "n1",
 		"POST /v1/apps/a/machines/m1/uncordon": "n1",

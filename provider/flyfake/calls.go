@@ -3,6 +3,7 @@ package flyfake
 import (
 	"maps"
 	"net/http"
+	"time"
 )
 
 // Call is one /v1 request as the fake saw it.
@@ -17,6 +18,11 @@ type Call struct {
 	// Dropped calls were handled but their connection was cut before the
 	// answer (Status) was sent.
 	Dropped bool `json:"dropped,omitempty"`
+	// At is when the request arrived, on the fake's clock, before
+	// Options.Latency; Took is how long it took to answer on that clock.
+	// Together they show what an operation spent its time waiting on.
+	At   time.Time     `json:"at"`
+	Took time.Duration `json:"took"`
 }
 
 // Calls summarises the /v1 traffic since the fake started or ResetCalls.
@@ -33,10 +39,11 @@ type callLog struct {
 	log           []*Call
 }
 
-func (f *Fake) startCall(r *http.Request, rt *route) *Call {
+func (f *Fake) startCall(r *http.Request, rt *route, at time.Time) *Call {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := &Call{
+		At:        at,
 		Seq:       len(f.calls.log) + 1,
 		Method:    r.Method,
 		Path:      r.URL.RequestURI(),
@@ -60,6 +67,7 @@ func (f *Fake) finishCall(c *Call, status int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c.Status = status
+	c.Took = f.clock.Now().Sub(c.At)
 }
 
 func (f *Fake) markDropped(c *Call) {

@@ -171,6 +171,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serveV1 runs one API call through latency, routing, call recording, auth,
 // spec validation and fault injection before handling it.
 func (f *Fake) serveV1(w http.ResponseWriter, r *http.Request) {
+	arrived := f.clock.Now()
 	if f.opts.Latency > 0 {
 		t := time.NewTimer(f.opts.Latency)
 		select {
@@ -182,7 +183,7 @@ func (f *Fake) serveV1(w http.ResponseWriter, r *http.Request) {
 	}
 	rt := f.route(r)
 	rt.nonce = r.Header.Get("fly-machine-lease-nonce")
-	call := f.startCall(r, rt)
+	call := f.startCall(r, rt, arrived)
 	sw := &statusWriter{ResponseWriter: w}
 	if f.proxy != nil {
 		f.forward(sw, r, rt)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emothe/emothe/provider/flyapi"
 	"github.com/emothe/emothe/provider/flyfake"
@@ -218,5 +219,22 @@ func TestConcurrentClients(t *testing.T) {
 	}
 	if v := st.Apps[0].Secrets.Version; v != 16 {
 		t.Errorf("secrets version = %d, want 16", v)
+	}
+}
+
+// Every call records when it arrived and how long it took to answer, the
+// latency included.
+func TestCallsAreTimed(t *testing.T) {
+	const latency = 20 * time.Millisecond
+	h := newHarness(t, flyfake.Options{Latency: latency})
+	before := time.Now()
+	h.createApp(t, "web")
+	log := h.fake.Calls().Log
+	if len(log) != 1 {
+		t.Fatalf("calls = %+v", log)
+	}
+	if c := log[0]; c.At.Before(before) || c.At.After(time.Now()) || c.Took < latency {
+		t.Errorf("call %s %s arrived at %s (test began at %s) and took %s, want at least the %s latency",
+			c.Method, c.Path, c.At, before, c.Took, latency)
 	}
 }

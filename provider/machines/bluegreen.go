@@ -104,6 +104,7 @@ func (r *rollout) retire(ctx context.Context, b GroupMachine, l *fly.Lease) erro
 	if err != nil {
 		return fmt.Errorf("bluegreen: destroying old machine %s (the new machines already serve): %w", b.ID, err)
 	}
+	l.Gone()
 	r.say("machine %s (%s): destroyed", b.ID, b.Region)
 	return nil
 }

@@ -169,6 +169,7 @@ func converge(ctx context.Context, client fly.Client, in Args, say func(string, 
 		runErr = fmt.Errorf("deploying machine group %s of app %s: %w", in.ProcessGroup, in.App, runErr)
 	}
 	ms, err = groupMachines(ctx, client, in.App, in.ProcessGroup)
+	r.releases.Wait() // the leases went back alongside the read
 	if err != nil {
 		return before, errors.Join(runErr, fmt.Errorf("reading the group after the rollout: %w", err))
 	}
@@ -242,7 +243,7 @@ func destroyLeased(ctx context.Context, client fly.Client, app, id string) error
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
-		_ = l.Release(ctx) // the machine is gone, and the lease with it
+		_ = l.Release(ctx) // sends nothing once the machine is gone
 	}()
 	nonce, err := l.Nonce(ctx)
 	if err == nil {
@@ -251,5 +252,6 @@ func destroyLeased(ctx context.Context, client fly.Client, app, id string) error
 	if err != nil {
 		return fmt.Errorf("destroying machine %s of app %s: %w", id, app, err)
 	}
+	l.Gone() // the lease went with the machine
 	return nil
 }

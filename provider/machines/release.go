@@ -40,7 +40,10 @@ func (e *ReleaseCommandError) Error() string {
 
 // releaseCommand runs the release command the way flyctl does: in a
 // throwaway machine of the new image and env in the primary region, which
-// nothing restarts and which destroys itself once the command exits.
+// nothing restarts and which destroys itself once the command exits. The
+// machine is launched by its create, as flyctl did before it streamed the
+// command's logs (it now creates it stopped and starts it): with no logs to
+// follow, a separate start is one more call on every rollout's critical path.
 func (r *rollout) releaseCommand(ctx context.Context) error {
 	timeout, err := time.ParseDuration(r.in.ReleaseCommandTimeout)
 	if err != nil {
@@ -50,7 +53,6 @@ func (r *rollout) releaseCommand(ctx context.Context) error {
 	m, err := r.client.CreateMachine(ctx, r.in.App, flyapi.CreateMachineRequest{
 		Config:            &cfg,
 		Region:            &r.in.PrimaryRegion,
-		SkipLaunch:        new(true),
 		MinSecretsVersion: opt.NonZero(r.in.MinSecretsVersion),
 	}, rand.Text())
 	if err != nil {
@@ -58,10 +60,6 @@ func (r *rollout) releaseCommand(ctx context.Context) error {
 	}
 	id := opt.Val(m.Id)
 	r.say("release command %q: running in machine %s (%s)", r.in.ReleaseCommand, id, r.in.PrimaryRegion)
-	if err := r.client.StartMachine(ctx, r.in.App, id, ""); err != nil {
-		r.discard(ctx, m, nil)
-		return fmt.Errorf("starting the release command's machine %s: %w", id, err)
-	}
 	if err := r.client.WaitState(ctx, r.in.App, id, opt.Val(m.InstanceId), timeout, "destroyed"); err != nil {
 		r.discard(ctx, m, nil)
 		return fmt.Errorf("release command %q did not finish within releaseCommandTimeout %s, so it was stopped and the "+

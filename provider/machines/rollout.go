@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,6 +59,9 @@ type rollout struct {
 	releaseVersion int
 	volumes        *volumes
 	say            func(format string, args ...any)
+	// releases are the lease releases under way: nothing the rollout does
+	// next waits for them, and converge waits for them after its final read.
+	releases sync.WaitGroup
 }
 
 func newRollout(client fly.Client, in Args, current []flyapi.Machine, releaseVersion int, say func(string, ...any)) (*rollout, error) {
@@ -223,16 +227,18 @@ func (r *rollout) noCapacity(region string, err error) error {
 }
 
 // release gives back a lease the rollout holds (nil for none), also after
-// ctx was cancelled.
+// ctx was cancelled, in the background: no step waits on it (see releases).
 func (r *rollout) release(ctx context.Context, id string, l *fly.Lease) {
 	if l == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-	defer cancel()
-	if err := l.Release(ctx); err != nil {
-		r.say("machine %s: releasing its lease failed, it expires by itself: %v", id, err)
-	}
+	r.releases.Go(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := l.Release(ctx); err != nil {
+			r.say("machine %s: releasing its lease failed, it expires by itself: %v", id, err)
+		}
+	})
 }
 
 // nonceOf is the nonce to send for a machine under l, "" for no lease.
@@ -366,6 +372,7 @@ func (r *rollout) destroyAll(ctx context.Context, machines []GroupMachine) error
 		if err != nil {
 			return fmt.Errorf("destroying machine %s (%s): %w", m.ID, m.Region, err)
 		}
+		leases[m.ID].Gone()
 		return nil
 	})
 }
@@ -382,8 +389,11 @@ func (r *rollout) discard(ctx context.Context, m flyapi.Machine, l *fly.Lease) {
 	if err == nil {
 		err = r.client.DestroyMachine(ctx, r.in.App, id, nonce, true)
 	}
-	if err != nil {
+	switch {
+	case err != nil:
 		r.say("machine %s: could not destroy it after the failure, destroy it with `fly machine destroy --force %s`: %v", id, id, err)
+	case l != nil:
+		l.Gone()
 	}
 	r.release(ctx, id, l)
 }

@@ -124,7 +124,7 @@ func create(ctx context.Context, client fly.Client, in Args) (infer.CreateRespon
 	if err != nil {
 		return infer.CreateResponse[State]{}, fmt.Errorf("creating Managed Postgres cluster %q in %s: %w", in.Name, in.Region, err)
 	}
-	s, err := converge(ctx, client, created.ID, in, nil)
+	s, err := converge(ctx, client, created, in, nil)
 	if err != nil {
 		return infer.CreateResponse[State]{ID: created.ID, Output: s}, infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
 	}
@@ -144,7 +144,7 @@ func (s State) withInputs(in Args) State {
 }
 
 func update(ctx context.Context, client fly.Client, req infer.UpdateRequest[Args, State]) (infer.UpdateResponse[State], error) {
-	s, err := converge(ctx, client, req.ID, req.Inputs, req.State.AttachApps)
+	s, err := converge(ctx, client, fly.PostgresCluster{ID: req.ID}, req.Inputs, req.State.AttachApps)
 	if err != nil {
 		return infer.UpdateResponse[State]{Output: s}, infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
 	}
@@ -181,20 +181,48 @@ func (r *ManagedPostgres) Delete(ctx context.Context, req infer.DeleteRequest[St
 	})
 }
 
-// converge waits for the cluster to be ready, brings its attachments from
-// attached to in.AttachApps, and returns the state with credentials. On
-// failure the returned state is as much as is known.
-func converge(ctx context.Context, client fly.Client, id string, in Args, attached []string) (State, error) {
-	logger := p.GetLogger(ctx)
-	progress := fly.WithProgress(ctx, logger.InfoStatus)
-	c, err := client.WaitPostgresReady(progress, id, readyTimeout)
+// converge waits for the cluster c (as last seen) to be ready, brings its
+// attachments from attached to in.AttachApps, and returns the state with
+// credentials. On failure the returned state is as much as is known.
+func converge(ctx context.Context, client fly.Client, c fly.PostgresCluster, in Args, attached []string) (State, error) {
+	id := c.ID
+	var err error
+	if c.Status != "ready" { // a create may answer ready already: no need to ask again
+		c, err = client.WaitPostgresReady(fly.WithProgress(ctx, p.GetLogger(ctx).InfoStatus), id, readyTimeout)
+	}
 	s := state(in, c)
 	s.ClusterID = id
 	s.AttachApps = slices.Clone(attached)
 	if err != nil {
 		return s, fmt.Errorf("waiting for Managed Postgres cluster %s to be ready: %w", id, err)
 	}
-	for _, app := range in.AttachApps {
+	// The credentials do not wait for the attachments, Fly's record of who
+	// uses the cluster: the app's secrets, next, wait for both.
+	var (
+		withCreds State
+		credsErr  error
+		fetched   = make(chan struct{})
+	)
+	go func() {
+		defer close(fetched)
+		withCreds, credsErr = withCredentials(ctx, client, s, c)
+	}()
+	s.AttachApps, err = reattach(ctx, client, id, in.AttachApps, attached)
+	<-fetched
+	if err == nil {
+		err = credsErr
+	}
+	s.ConnectionURI, s.DirectURI = withCreds.ConnectionURI, withCreds.DirectURI
+	return s, err
+}
+
+// reattach brings the cluster's attachments from attached to want. It
+// returns the attachments made: want, in the program's order, or those
+// made before a failure.
+func reattach(ctx context.Context, client fly.Client, id string, want, attached []string) ([]string, error) {
+	logger := p.GetLogger(ctx)
+	now := slices.Clone(attached)
+	for _, app := range want {
 		if slices.Contains(attached, app) {
 			continue
 		}
@@ -207,22 +235,21 @@ func converge(ctx context.Context, client fly.Client, id string, in Args, attach
 			logger.Warningf("attaching app %q to Managed Postgres cluster %s: %v%s", app, id, err,
 				byHand(err, fmt.Sprintf("`fly mpg attach %s --app %s`", id, app)))
 		case err != nil:
-			return s, fmt.Errorf("attaching app %q to Managed Postgres cluster %s: %w", app, id, err)
+			return now, fmt.Errorf("attaching app %q to Managed Postgres cluster %s: %w", app, id, err)
 		}
-		s.AttachApps = append(s.AttachApps, app)
+		now = append(now, app)
 	}
 	for _, app := range attached {
-		if slices.Contains(in.AttachApps, app) {
+		if slices.Contains(want, app) {
 			continue
 		}
 		logger.InfoStatusf("detaching app %q", app)
 		if err := client.DetachPostgres(ctx, id, app); err != nil {
-			return s, fmt.Errorf("detaching app %q from Managed Postgres cluster %s: %w", app, id, err)
+			return now, fmt.Errorf("detaching app %q from Managed Postgres cluster %s: %w", app, id, err)
 		}
-		s.AttachApps = slices.DeleteFunc(s.AttachApps, func(a string) bool { return a == app })
+		now = slices.DeleteFunc(now, func(a string) bool { return a == app })
 	}
-	s.AttachApps = in.AttachApps // in the program's order
-	return withCredentials(ctx, client, s, c)
+	return want, nil
 }
 
 // inputs are the inputs as Fly reports them, in the program's spelling where

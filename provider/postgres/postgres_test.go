@@ -184,7 +184,8 @@ func (c notReadyOnce) WaitPostgresReady(ctx context.Context, id string, timeout 
 func TestClusterNotReadyInTimeIsResumedNotDuplicated(t *testing.T) {
 	t.Parallel()
 	failed := false
-	env := flytest.NewWrapped(t, flyfake.Options{}, func(c fly.Client) fly.Client { return notReadyOnce{c, &failed} })
+	env := flytest.NewWrapped(t, flyfake.Options{PostgresReadyDelay: 30 * time.Millisecond},
+		func(c fly.Client) fly.Client { return notReadyOnce{c, &failed} })
 	_, err := env.Client.CreateApp(t.Context(), flyapi.CreateAppRequest{Name: new("web"), OrgSlug: new("personal")})
 	require.NoError(t, err)
 	check, err := env.Server.Check(p.CheckRequest{Urn: flytest.URN(token), Inputs: cluster(nil)})
@@ -200,6 +201,23 @@ func TestClusterNotReadyInTimeIsResumedNotDuplicated(t *testing.T) {
 	assert.Equal(t, "ready", flytest.Plain(updated.Properties, "status"))
 	secretURIs(t, updated.Properties)
 	assert.Len(t, clusters(env.Fake), 1, "no second cluster")
+}
+
+// A cluster whose create already answers ready is not asked again; its
+// credentials come alongside the attachment.
+func TestClusterReadyAtCreateIsNotPolled(t *testing.T) {
+	t.Parallel()
+	env := flytest.New(t, flyfake.Options{})
+	_, err := env.Client.CreateApp(t.Context(), flyapi.CreateAppRequest{Name: new("web"), OrgSlug: new("personal")})
+	require.NoError(t, err)
+	env.Fake.ResetCalls()
+	id, _, out := env.Create(t, token, map[string]any{"name": "emothe-db", "region": "ams", "plan": "basic", "attachApps": []any{"web"}})
+	assert.Equal(t, "ready", flytest.Plain(out, "status"))
+	secretURIs(t, out)
+	for _, c := range env.Fake.Calls().Log {
+		assert.False(t, c.Method == http.MethodGet && c.Path == "/v1/postgres/"+id, "asked again: %s %s", c.Method, c.Path)
+	}
+	assert.Equal(t, []string{"web"}, clusters(env.Fake)[id].AttachedApps)
 }
 
 // refusing answers attach and delete as a Machines API host that does not

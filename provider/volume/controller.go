@@ -107,12 +107,8 @@ func create(ctx context.Context, client fly.Client, in Args) (infer.CreateRespon
 	if err != nil {
 		return infer.CreateResponse[State]{}, fmt.Errorf("creating volume %q of app %q in %s: %w", in.Name, in.App, in.Region, err)
 	}
-	id := opt.Val(created.Id)
-	got, err := client.GetVolume(ctx, in.App, id)
-	if err != nil {
-		return infer.CreateResponse[State]{}, fmt.Errorf("reading volume %s of app %q after creating it: %w", id, in.App, err)
-	}
-	return infer.CreateResponse[State]{ID: id, Output: state(in, got, false)}, nil
+	// The create answers with the whole volume, as a read would show it.
+	return infer.CreateResponse[State]{ID: opt.Val(created.Id), Output: state(in, created, false)}, nil
 }
 
 // Update extends the volume and changes its snapshot settings in place.

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -32,20 +33,34 @@ var idealRollout = 3*realisticFake.BootDelay + realisticFake.HealthDelay + 2*fly
 const flyctlProxyWait = 10 * time.Second
 
 // BenchmarkUp times `pulumi up` for the committed stacks against the
-// realistic fake, and counts the Fly API calls it makes.
+// realistic fake, and counts the Fly API calls it makes. From empty, it
+// reports the stack's critical path (crit-s, see criticalPath) and the up's
+// time as a multiple of it (x-crit).
 func BenchmarkUp(b *testing.B) {
 	for _, name := range []string{"dev", "prod"} {
 		b.Run(name+"/from-empty", func(b *testing.B) {
-			var calls callMeter
+			var (
+				calls callMeter
+				path  *task
+				total time.Duration
+			)
 			for range b.N {
 				b.StopTimer()
 				env, s := openBench(b, name)
+				if path == nil {
+					path = criticalPath(planOf(b, s), realisticFake)
+					b.Logf("critical path %.1fs: %s", path.done().Seconds(), strings.Join(path.chain(), " → "))
+				}
+				start := time.Now()
 				b.StartTimer()
 				s.Up(b)
 				b.StopTimer()
+				total += time.Since(start)
 				calls.add(env)
 			}
 			calls.report(b)
+			b.ReportMetric(path.done().Seconds(), "crit-s")
+			b.ReportMetric(total.Seconds()/float64(b.N)/path.done().Seconds(), "x-crit")
 		})
 		b.Run(name+"/no-op", func(b *testing.B) {
 			var calls callMeter

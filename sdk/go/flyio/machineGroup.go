@@ -36,7 +36,8 @@ import (
 //  1. the release command, if set, in a throwaway machine in the primary region (restart `no`, `auto_destroy`, no DNS
 //     registration, `RELEASE_COMMAND=1`, `fly_process_group=fly_app_release_command` and the release's metadata), sized
 //     as flyctl sizes it: `releaseCommandGuest`, else the largest size the group's machines run, else `config.guest`
-//     unless it is the smallest size, else shared-cpu-2x. A non-zero exit fails the update with the exit code and leaves
+//     unless it is the smallest size, else shared-cpu-2x, and launched by its create (flyctl creates it stopped and
+//     starts it, to stream its logs first). A non-zero exit fails the update with the exit code and leaves
 //     every machine untouched; an exit Fly reports without a code is a success (0), as for flyctl. The Machines API has
 //     no logs endpoint: read its output with `fly logs -i <machine id>`;
 //  2. new machines (new regions, higher count), each started and healthy;
@@ -47,7 +48,8 @@ import (
 //
 // Like `fly deploy`, a rollout holds each existing machine's lease (13 s, refreshed every 4 s) while it changes it, and
 // creates each new machine holding a lease for `waitTimeout`, refreshed until the machine is ready; a lease that ran out
-// is taken again before its machine is touched, never reused.
+// is taken again before its machine is touched, never reused. Leases go back in the background, so no step waits for
+// them, and a destroyed machine's lease, gone with it, is not given back at all.
 //
 // A bluegreen update runs flyctl's phases: new machines are created out of traffic and, once all are started and healthy,
 // put into traffic; after `strategy.waitBeforeCordon` (10 s) for Fly's proxy to see them, the old machines leave traffic;
