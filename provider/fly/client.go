@@ -110,6 +110,9 @@ type Machines interface {
 	// DestroyMachine destroys a machine, a running one only with force; it
 	// tolerates a machine that is already gone.
 	DestroyMachine(ctx context.Context, app, id, nonce string, force bool) error
+	// StartMachine starts a stopped machine (make move-data starts the app
+	// it stopped for a restore).
+	StartMachine(ctx context.Context, app, id, nonce string) error
 	// StopMachine asks the machine to stop with req's signal and grace
 	// period (the machine's stop_config when empty).
 	StopMachine(ctx context.Context, app, id, nonce string, req flyapi.StopRequest) error

@@ -170,6 +170,17 @@ func (c *APIClient) DestroyMachine(ctx context.Context, app, id, nonce string, f
 	return err
 }
 
+// StartMachine also retries 412, which Fly answers while a just-updated
+// machine is still being replaced.
+func (c *APIClient) StartMachine(ctx context.Context, app, id, nonce string) error {
+	return c.do(ctx, call{
+		send: func(ctx context.Context) (*http.Response, error) {
+			return c.api.MachinesStart(ctx, app, id, withNonce(nonce))
+		},
+		retryOn: []int{http.StatusPreconditionFailed},
+	})
+}
+
 func (c *APIClient) StopMachine(ctx context.Context, app, id, nonce string, req flyapi.StopRequest) error {
 	return c.do(ctx, call{
 		send: func(ctx context.Context) (*http.Response, error) {
