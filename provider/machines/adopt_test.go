@@ -1,0 +1,72 @@
+package machines_test
+
+import (
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/emothe/emothe/provider/flyapi"
+	"github.com/emothe/emothe/provider/flyfake"
+)
+
+// An engine killed during a group's create never records it; the next `up`
+// creates the group again, from the machines Fly already runs: none is
+// launched twice, and no release command runs again.
+func TestCreateAfterAnInterruptedCreateAdoptsTheMachines(t *testing.T) {
+	g := newGroup(t, flyfake.Options{})
+	in := args("nginx:1", map[string]any{"releaseCommand": []any{"migrate"}})
+	g.mustUp(in)
+	before := slices.Sorted(maps.Keys(g.machines()))
+
+	again := &group{t: t, env: g.env} // the state lost the create
+	again.mustUp(in)
+	assert.Equal(t, before, slices.Sorted(maps.Keys(again.machines())), "the same machines, none added")
+	assert.Zero(t, g.env.Fake.Calls().Writes, "adopting writes nothing: %v", g.env.Fake.Calls().Operations)
+	assert.Len(t, stateMachines(again.state), len(before), "the state holds every machine")
+}
+
+// A release command machine a killed run created but never started (or
+// left behind otherwise) is no machine of any state: the next rollout
+// destroys it before it runs its own, so the app holds only the group.
+func TestReleaseLeftoverOfAKilledRunIsDestroyed(t *testing.T) {
+	g := newGroup(t, flyfake.Options{})
+	in := func(image string) map[string]any {
+		return args(image, map[string]any{"releaseCommand": []any{"migrate"}})
+	}
+	g.mustUp(in("nginx:1"))
+	left, err := g.env.Client.CreateMachine(t.Context(), appName, flyapi.CreateMachineRequest{
+		Region:     new("ams"),
+		SkipLaunch: new(true),
+		Config: &flyapi.FlyMachineConfig{
+			Image:       new("nginx:2"),
+			AutoDestroy: new(true),
+			Metadata: &map[string]string{
+				"fly_platform_version": "v2", "fly_process_group": "fly_app_release_command",
+				"fly_flyctl_version": "pulumi-resource-flyio",
+			},
+		},
+	}, "killed-run")
+	require.NoError(t, err)
+	foreign, err := g.env.Client.CreateMachine(t.Context(), appName, flyapi.CreateMachineRequest{
+		Region:     new("ams"),
+		SkipLaunch: new(true),
+		Config: &flyapi.FlyMachineConfig{
+			Image:    new("nginx:2"),
+			Metadata: &map[string]string{"fly_process_group": "fly_app_release_command", "fly_flyctl_version": "v0.3.0"},
+		},
+	}, "flyctl")
+	require.NoError(t, err)
+
+	g.mustUp(in("nginx:2"))
+	live := g.machines()
+	assert.NotContains(t, live, *left.Id, "the leftover is destroyed")
+	assert.Contains(t, live, *foreign.Id, "flyctl's is not ours to destroy")
+	delete(live, *foreign.Id)
+	assert.Len(t, live, 4, "only the group's machines")
+	for id, m := range live {
+		assert.Equal(t, "nginx:2", *m.Config.Image, id)
+	}
+}
