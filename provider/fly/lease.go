@@ -45,7 +45,7 @@ func (c *APIClient) AcquireLease(ctx context.Context, app, id string, ttl time.D
 	}
 	l := c.newLease(app, id, ttl)
 	sent := l.clock()
-	nonce, err := c.postLease(ctx, app, id, ttl, "", http.StatusConflict)
+	nonce, err := c.acquire(ctx, app, id, ttl)
 	if err != nil {
 		return nil, fmt.Errorf("acquiring the lease on machine %s: %w", id, err)
 	}
@@ -159,7 +159,7 @@ func (l *Lease) Nonce(ctx context.Context) (string, error) {
 		return nonce, nil
 	}
 	sent := l.clock()
-	nonce, err := l.c.postLease(ctx, l.app, l.id, l.ttl, "", http.StatusConflict)
+	nonce, err := l.c.acquire(ctx, l.app, l.id, l.ttl)
 	if err != nil {
 		return "", fmt.Errorf("the lease on machine %s expired and taking it again failed: %w", l.id, err)
 	}
@@ -194,7 +194,8 @@ func wholeSeconds(ttl time.Duration) time.Duration {
 }
 
 // postLease creates (nonce empty) or refreshes a lease. The TTL goes in the
-// JSON body as the spec says, not as fly-go's ?ttl= query.
+// JSON body as the spec says, not as fly-go's ?ttl= query; the description
+// names this process (Holder).
 func (c *APIClient) postLease(ctx context.Context, app, id string, ttl time.Duration, nonce string, retryOn ...int) (string, error) {
 	secs := int(wholeSeconds(ttl) / time.Second)
 	var params flyapi.MachinesCreateLeaseParams
@@ -204,7 +205,7 @@ func (c *APIClient) postLease(ctx context.Context, app, id string, ttl time.Dura
 	var resp leaseAnswer
 	err := c.do(ctx, call{
 		send: func(ctx context.Context) (*http.Response, error) {
-			return c.api.MachinesCreateLease(ctx, app, id, &params, flyapi.CreateLeaseRequest{Ttl: &secs})
+			return c.api.MachinesCreateLease(ctx, app, id, &params, flyapi.CreateLeaseRequest{Ttl: &secs, Description: new(Holder())})
 		},
 		out:     &resp,
 		retryOn: retryOn,
