@@ -1,6 +1,7 @@
 package machines_test
 
 import (
+	"encoding/json"
 	"maps"
 	"slices"
 	"testing"
@@ -69,4 +70,44 @@ func TestReleaseLeftoverOfAKilledRunIsDestroyed(t *testing.T) {
 	for id, m := range live {
 		assert.Equal(t, "nginx:2", *m.Config.Image, id)
 	}
+}
+
+// A bluegreen rollout killed after it launched its green machines (out of
+// traffic) and before it retired the blue ones: the next `up` keeps the
+// green machines, puts them into traffic, and only then destroys the blue
+// ones, so the group never runs with no machine serving.
+func TestInterruptedBluegreenFinishesWithTheGreenMachinesServing(t *testing.T) {
+	g := newGroup(t, flyfake.Options{})
+	in := func(image string) map[string]any {
+		s := strategy("bluegreen", 1, "1m")
+		maps.Copy(s["strategy"].(map[string]any), map[string]any{"waitBeforeCordon": "0s", "waitBeforeStop": "0s"})
+		return with(args(image, map[string]any{"regions": []any{"ams"}}), s)
+	}
+	g.mustUp(in("nginx:1"))
+	blue := g.machines()
+
+	var green []string // what the killed rollout launched: the new config, cordoned
+	for _, m := range blue {
+		var cfg flyapi.FlyMachineConfig // the fake's type, as the client's
+		raw, err := json.Marshal(m.Config)
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(raw, &cfg))
+		cfg.Image = new("nginx:2")
+		meta := maps.Clone(*cfg.Metadata)
+		meta["fly_bluegreen_deployment_tag"] = "killed"
+		cfg.Metadata = &meta
+		got, err := g.env.Client.CreateMachine(t.Context(), appName, flyapi.CreateMachineRequest{
+			Region: new(m.Region), Config: &cfg, SkipServiceRegistration: new(true),
+		}, "killed-"+m.ID)
+		require.NoError(t, err)
+		green = append(green, *got.Id)
+	}
+
+	g.mustUp(in("nginx:2"))
+	live := g.machines()
+	assert.ElementsMatch(t, green, slices.Collect(maps.Keys(live)), "the green machines, none launched again")
+	for id, m := range live {
+		assert.False(t, m.Cordoned, "green machine %s takes traffic", id)
+	}
+	g.env.AssertNoDrift(t, token, g.id, g.inputs, g.state)
 }

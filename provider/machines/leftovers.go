@@ -45,3 +45,59 @@ func (r *rollout) settleReleaseLeftovers(ctx context.Context, timeout time.Durat
 	}
 	return nil
 }
+
+// serveKept makes sure, before a rollout destroys machines, that the
+// machines it keeps serve: a bluegreen rollout that was killed leaves its
+// green machines beside the old ones, maybe still starting, out of traffic,
+// or both. The planner keeps the green ones (they run the config asked for)
+// and destroys the old ones as surplus, so each kept machine that a
+// bluegreen rollout launched is first waited for and put into traffic, as
+// the killed rollout would have done. Uncordoning one that serves already
+// changes nothing.
+func (r *rollout) serveKept(ctx context.Context, p plan) error {
+	if len(p.destroy) == 0 {
+		return nil
+	}
+	tag := func(m flyapi.Machine) string { return opt.Val(opt.Val(m.Config).Metadata)[metaBluegreenTag] }
+	gone := map[string]bool{}
+	for _, m := range slices.Concat(p.destroy, p.update, p.replace) {
+		gone[m.ID] = true
+	}
+	// A rollout's own machines share its tag: surplus of the same rollout
+	// (a scale-down) says nothing about the kept ones.
+	retired := map[string]bool{}
+	for _, m := range r.current {
+		if gone[opt.Val(m.Id)] {
+			retired[tag(m)] = true
+		}
+	}
+	var kept []GroupMachine
+	for _, m := range r.current {
+		if t := tag(m); t != "" && !retired[t] && !gone[opt.Val(m.Id)] {
+			kept = append(kept, observe(m))
+		}
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	leases, release, err := r.leaseAll(ctx, kept)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return each(kept, parallel, func(_ int, m GroupMachine) error {
+		if slices.Contains(running, m.State) { // a stopped one takes traffic once it starts
+			if err := r.ready(ctx, m.ID, m.Region, m.InstanceID); err != nil {
+				return fmt.Errorf("machine %s (%s), kept from an interrupted rollout: %w", m.ID, m.Region, err)
+			}
+		}
+		nonce, err := leases[m.ID].Nonce(ctx)
+		if err == nil {
+			err = r.client.Uncordon(ctx, r.in.App, m.ID, nonce)
+		}
+		if err != nil {
+			return fmt.Errorf("putting machine %s (%s), kept from an interrupted rollout, into traffic: %w", m.ID, m.Region, err)
+		}
+		return nil
+	})
+}

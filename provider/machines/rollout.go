@@ -118,6 +118,9 @@ func (r *rollout) run(ctx context.Context, p plan) error {
 			return err
 		}
 	}
+	if err := r.serveKept(ctx, p); err != nil {
+		return err
+	}
 	return r.destroyAll(ctx, p.destroy)
 }
 
