@@ -1,0 +1,289 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/emothe/emothe/internal/stackctl"
+	"github.com/emothe/emothe/internal/testenv"
+	"github.com/emothe/emothe/provider/flyfake"
+	"github.com/emothe/emothe/tests/e2e/harness"
+)
+
+// TestInterruptedFlyRunsRecover kills the `pulumi` process (SIGKILL, as a
+// crash or a cancelled CI runner does) of the dev stack's runs on the fake at
+// the points where Fly is being changed: after it created the release
+// command's machine (for the migration) and before it started it, while the
+// app machine is updated, and during destroy. After each
+// it runs what `make up` (or `make destroy`) runs, stackctl.Recover then the
+// operation, and checks that it finishes with no manual step, that the
+// fake's inventory is exactly the state (no orphan, no duplicate), and that
+// a following up changes nothing. It also checks that the provider plugin of
+// the killed engine exits by itself, so it never races the recovery.
+func TestInterruptedFlyRunsRecover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end to end: the Pulumi CLI and the provider against the Fly fake")
+	}
+	opts := testFake
+	// Machines (the release command's among them) run a second before they
+	// start or exit: the window the kill lands in.
+	opts.BootDelay = time.Second
+	env := harness.New(t, opts)
+	s := env.Stack(t, "dev", map[string]string{"emothe:image": image1}, newSecrets().config())
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(s.Transcript())
+		}
+	})
+	s.Up(t)
+
+	step(t, "killed with its plugin between creating the release command's machine and starting it", func(t *testing.T) {
+		s.SetConfig(t, auto.ConfigMap{"emothe:image": {Value: image2}})
+		// Fly refuses the start until the kill, and the plugin dies too (a
+		// runner that dies takes its whole process tree), so nothing
+		// cleans up: the machine stays created.
+		env.SetFaults(t, flyfake.Faults{TransientRate: 1, Operations: []string{"Machines_start"}})
+		killed(t, env, answered("Machines_start", s.App), true, func(ctx context.Context) error {
+			_, err := stackctl.Up(ctx, s.St, optup.SuppressProgress())
+			return err
+		})
+		env.SetFaults(t, flyfake.Faults{})
+		left := live(appOf(t, env.State(t), s.App), groupRelease)
+		require.Len(t, left, 1, "the killed run's release command machine")
+		recoverAndUp(t, env, s)
+		for _, m := range appOf(t, env.State(t), s.App).Machines {
+			assert.True(t, group(m) != groupRelease || m.State == "destroyed", "release command machine %s is %s", m.ID, m.State)
+		}
+		noChanges(t, env, s)
+	})
+
+	step(t, "killed while the app machine is updated", func(t *testing.T) {
+		s.SetConfig(t, auto.ConfigMap{"emothe:image": {Value: image1}})
+		killedUp(t, env, s, answered("Machines_update", s.App))
+		recoverAndUp(t, env, s)
+		for _, m := range live(appOf(t, env.State(t), s.App), groupApp) {
+			assert.Equal(t, image1, *m.Config.Image, "machine %s", m.ID)
+		}
+		noChanges(t, env, s)
+	})
+
+	step(t, "killed during destroy", func(t *testing.T) {
+		killed(t, env, answered("Machines_delete", s.App), false, func(ctx context.Context) error {
+			_, err := stackctl.Destroy(ctx, s.St)
+			return err
+		})
+		var out strings.Builder
+		require.NoError(t, stackctl.Recover(context.Background(), s.St, &out))
+		t.Logf("the recovery's report:\n%s", out.String())
+		_, err := stackctl.Destroy(context.Background(), s.St, optdestroy.ProgressStreams(&out))
+		require.NoError(t, err, out.String())
+		st := env.State(t)
+		assert.Empty(t, st.Apps, "apps, and with them machines, volumes, secrets and IPs")
+		assert.Empty(t, st.Postgres)
+		inventoryIsState(t, env, s)
+	})
+}
+
+// answered matches a call of operation on app that Fly has answered: what it
+// asked for is done, and the run is about to go on.
+func answered(operation, app string) func(flyfake.Call) bool {
+	return func(c flyfake.Call) bool {
+		return c.Operation == operation && c.Status != 0 && strings.HasPrefix(c.Path, "/v1/apps/"+app+"/")
+	}
+}
+
+// killedUp runs an up as `make up` does (stackctl.Up) and kills it at the
+// first call that satisfies at.
+func killedUp(t *testing.T, env *harness.Env, s *harness.Stack, at func(flyfake.Call) bool) {
+	t.Helper()
+	killed(t, env, at, false, func(ctx context.Context) error {
+		_, err := stackctl.Up(ctx, s.St, optup.SuppressProgress())
+		return err
+	})
+}
+
+// killed runs op and SIGKILLs the `pulumi` process it started as soon as the
+// fake has recorded a call satisfying at, and its provider plugin with it
+// when withPlugin; then it waits until the plugin of the killed engine has
+// exited (by itself, unless killed).
+func killed(t *testing.T, env *harness.Env, at func(flyfake.Call) bool, withPlugin bool, op func(context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	from := len(env.Fake.Calls().Log)
+	done := make(chan error, 1)
+	go func() { done <- op(ctx) }()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !slices.ContainsFunc(env.Fake.Calls().Log[from:], at) {
+		select {
+		case err := <-done:
+			t.Fatalf("the run ended before the kill point (err %v)", err)
+		case <-tick.C:
+		}
+	}
+	var plugins []int
+	for _, engine := range children(os.Getpid(), "pulumi") {
+		plugins = append(plugins, children(engine, "pulumi-resource")...)
+	}
+	if withPlugin {
+		for _, pid := range plugins {
+			_ = syscall.Kill(pid, syscall.SIGKILL) // one may have exited since
+		}
+	}
+	require.NotEmpty(t, testenv.KillChildren("pulumi"), "no pulumi process to kill")
+	require.Error(t, <-done, "the killed run")
+	require.NotEmpty(t, plugins, "the engine ran no provider plugin")
+	for _, pid := range plugins {
+		for running(pid) {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("provider plugin %d outlived its killed engine", pid)
+			case <-tick.C:
+			}
+		}
+	}
+}
+
+// recoverAndUp runs what `make up` runs after the kill, the recovery and
+// then the up, and checks that the fake's inventory is the state's.
+func recoverAndUp(t *testing.T, env *harness.Env, s *harness.Stack) {
+	t.Helper()
+	var out strings.Builder
+	require.NoError(t, stackctl.Recover(context.Background(), s.St, &out))
+	t.Logf("the recovery's report:\n%s", out.String())
+	_, err := stackctl.Up(context.Background(), s.St, optup.ProgressStreams(&out))
+	require.NoError(t, err, out.String())
+	inventoryIsState(t, env, s)
+}
+
+// inventoryIsState checks that what the fake holds, app by app (machines,
+// volumes, IP addresses, certificates, secrets) and its Postgres clusters,
+// is exactly what the stack's state records, and that nothing is pending.
+func inventoryIsState(t *testing.T, env *harness.Env, s *harness.Stack) {
+	t.Helper()
+	var dep struct {
+		Deployment struct {
+			Resources []struct {
+				Type    string         `json:"type"`
+				ID      string         `json:"id"`
+				Outputs map[string]any `json:"outputs"`
+			} `json:"resources"`
+			Pending []any `json:"pending_operations"`
+		} `json:"deployment"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(s.Export(t)), &dep))
+	assert.Empty(t, dep.Deployment.Pending, "pending operations")
+	state, fake := map[string][]string{}, map[string][]string{}
+	add := func(m map[string][]string, kind string, ids ...string) { m[kind] = append(m[kind], ids...) }
+	for _, r := range dep.Deployment.Resources {
+		switch r.Type {
+		case "flyio:index:App":
+			add(state, "app", r.ID)
+		case "flyio:index:MachineGroup":
+			ms, _ := r.Outputs["machines"].([]any)
+			for _, m := range ms {
+				add(state, "machine", m.(map[string]any)["id"].(string))
+			}
+		case "flyio:index:Volume":
+			add(state, "volume", r.ID)
+		case "flyio:index:IPAddress":
+			add(state, "ip", r.ID)
+		case "flyio:index:Certificate":
+			add(state, "certificate", r.ID)
+		case "flyio:index:ManagedPostgres":
+			add(state, "postgres", r.ID)
+		case "flyio:index:AppSecrets":
+			ks, _ := r.Outputs["keys"].([]any)
+			for _, k := range ks {
+				add(state, "secret", r.ID+"/"+k.(string))
+			}
+		}
+	}
+	st := env.State(t)
+	for _, a := range st.Apps {
+		add(fake, "app", a.Name)
+		for _, m := range a.Machines {
+			if m.State != "destroyed" {
+				add(fake, "machine", m.ID)
+			}
+		}
+		for _, v := range a.Volumes {
+			add(fake, "volume", *v.Id)
+		}
+		for _, ip := range a.IPs {
+			add(fake, "ip", ip.IP)
+		}
+		for _, c := range a.Certificates {
+			add(fake, "certificate", c.Hostname)
+		}
+		for _, k := range keys(a.Secrets.Digests) {
+			add(fake, "secret", a.Name+"/"+k)
+		}
+	}
+	for _, p := range st.Postgres {
+		if p.Status != "deleted" {
+			add(fake, "postgres", p.ID)
+		}
+	}
+	for _, m := range []map[string][]string{state, fake} {
+		for _, ids := range m {
+			slices.Sort(ids)
+		}
+	}
+	assert.Equal(t, state, fake, "the state's objects (expected) and the fake's (actual)")
+}
+
+// children are the pids of ppid's children whose command name is comm (as
+// /proc/<pid>/stat has it, cut at 15 characters).
+func children(ppid int, comm string) []int {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var out []int
+	for _, f := range stats {
+		name, state, parent, ok := stat(f)
+		if ok && name == comm && state != "Z" && parent == ppid {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(f)))
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// running reports whether pid runs: it exists and is no zombie (an orphan's
+// new parent may never reap it).
+func running(pid int) bool {
+	_, state, _, ok := stat(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	return ok && state != "Z"
+}
+
+func stat(path string) (comm, state string, ppid int, ok bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", "", 0, false
+	}
+	s := string(b)
+	open, closing := strings.Index(s, "("), strings.LastIndex(s, ")")
+	if open < 0 || closing < open {
+		return "", "", 0, false
+	}
+	fields := strings.Fields(s[closing+1:]) // state, ppid, …
+	if len(fields) < 2 {
+		return "", "", 0, false
+	}
+	ppid, _ = strconv.Atoi(fields[1])
+	return s[open+1 : closing], fields[0], ppid, true
+}
