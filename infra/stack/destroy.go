@@ -61,3 +61,10 @@ func RawFromConfig(stackName string, cfg auto.ConfigMap) Raw {
 	}
 	return raw
 }
+
+// Value is key's value in raw, or its declared default (the backend's
+// default for emothe:backend): for a tool that needs one setting of a
+// stack (the recovery of an interrupted run) without loading the rest.
+func (g Registry) Value(raw Raw, key string) string {
+	return newReader(raw, g.Settings()).Get(key)
+}

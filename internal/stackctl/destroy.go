@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
@@ -58,7 +57,7 @@ func retained(ctx context.Context, st auto.Stack) ([]string, error) {
 	var kept []string
 	for _, r := range state.Resources {
 		if r.RetainOnDelete {
-			kept = append(kept, r.Type+" "+r.URN[strings.LastIndex(r.URN, "::")+2:])
+			kept = append(kept, r.Type+" "+urnName(r.URN))
 		}
 	}
 	return kept, nil

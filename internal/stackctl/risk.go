@@ -57,7 +57,7 @@ func Summarize(evs []events.EngineEvent) Plan {
 			continue
 		}
 		m := pre.Metadata
-		c := Change{Op: m.Op, Type: m.Type, Name: m.URN[strings.LastIndex(m.URN, "::")+2:], Because: m.Diffs}
+		c := Change{Op: m.Op, Type: m.Type, Name: urnName(m.URN), Because: m.Diffs}
 		if m.Op == apitype.OpReplace {
 			c.Because = m.Keys // the properties whose change forces it
 		}

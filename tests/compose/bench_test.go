@@ -1,8 +1,14 @@
 package compose
 
 import (
+	"context"
+	"io"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/emothe/emothe/internal/stackctl"
 )
 
 // BenchmarkNoopUp times a second `pulumi up` of an unchanged local stack
@@ -54,4 +60,41 @@ func BenchmarkImageUpdateUnderLoad(b *testing.B) {
 	b.ReportMetric(float64(failed)/float64(updates), "failed")
 	b.ReportMetric(took.Seconds()/float64(updates), "update-s")
 	b.ReportMetric(float64(sent)/float64(updates), "requests")
+}
+
+// BenchmarkRecoveryAfterKill times the `make up` that follows a SIGKILL of
+// `pulumi` during an app replacement (stackctl.Recover, then the up, which
+// redoes the image change), against a normal image update of the same
+// stack, and reports both.
+func BenchmarkRecoveryAfterKill(b *testing.B) {
+	imgs := buildImages(b)
+	p := newProject(b, imgs.appA)
+	s := newStack(b, p.config, stackSecrets())
+	s.up(b)
+	p.waitReady(b)
+	image := imgs.appA
+	flip := func() {
+		image = map[string]string{imgs.appA: imgs.appB, imgs.appB: imgs.appA}[image]
+		s.set(b, map[string]string{"image": image})
+	}
+	var n int
+	var update, recovery time.Duration
+	for b.Loop() {
+		flip()
+		start := time.Now()
+		s.up(b)
+		update += time.Since(start)
+
+		flip()
+		old := p.ids(b, "app")
+		s.killedUp(b, func() bool { return len(p.ids(b, "app")) > len(old) })
+		start = time.Now()
+		require.NoError(b, stackctl.Recover(context.Background(), s.st, io.Discard))
+		s.up(b)
+		recovery += time.Since(start)
+		p.requireMatchesState(b, s)
+		n++
+	}
+	b.ReportMetric(update.Seconds()/float64(n), "update-s")
+	b.ReportMetric(recovery.Seconds()/float64(n), "recovery-s")
 }

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -90,6 +91,20 @@ func run(ctx context.Context, o options, op string) error {
 	// the engine runs and writes anything. (drift reports it in its JSON.)
 	if op != "destroy" && op != "drift" {
 		if err := stackctl.Check(ctx, st, nil); err != nil {
+			return err
+		}
+	}
+	// What an interrupted run left (a stale lock, pending operations,
+	// orphaned containers) is finished first, so that the operation runs
+	// as if nothing had happened. (drift only reads, and reports it.)
+	// A preview takes no lock, and goes on beside a running update.
+	if op != "drift" {
+		err := stackctl.Recover(ctx, st, os.Stdout)
+		var locked *stackctl.LockedError
+		switch {
+		case op == "preview" && errors.As(err, &locked):
+			fmt.Printf("preview: stack %s is locked by %s; previewing without recovering what an interrupted run left\n", locked.Stack, locked.Holder)
+		case err != nil:
 			return err
 		}
 	}
