@@ -216,17 +216,26 @@ func (c *APIClient) postLease(ctx context.Context, app, id string, ttl time.Dura
 	return resp.nonce(id)
 }
 
-// currentLeaseNonce reads the machine's current lease.
+// currentLeaseNonce reads the machine's current lease's nonce.
 func (c *APIClient) currentLeaseNonce(ctx context.Context, app, id string) (string, error) {
+	l, err := c.currentLease(ctx, app, id)
+	if err != nil {
+		return "", err
+	}
+	return leaseAnswer{Lease: l}.nonce(id)
+}
+
+// currentLease reads the machine's current lease.
+func (c *APIClient) currentLease(ctx context.Context, app, id string) (flyapi.Lease, error) {
 	var resp leaseAnswer
 	err := c.do(ctx, call{
 		send: func(ctx context.Context) (*http.Response, error) { return c.api.MachinesShowLease(ctx, app, id) },
 		out:  &resp,
 	})
-	if err != nil {
-		return "", err
+	if resp.Data != nil {
+		return *resp.Data, err
 	}
-	return resp.nonce(id)
+	return resp.Lease, err
 }
 
 // leaseAnswer reads a lease both as the spec has it (a bare Lease) and as Fly

@@ -67,17 +67,9 @@ func (c *APIClient) acquire(ctx context.Context, app, id string, ttl time.Durati
 // holder is orphaned: the lease's description names it, or, for the lease a
 // create took (which has no description), the machine's MetaLaunchedBy.
 func (c *APIClient) takeOver(ctx context.Context, app, id string, ttl time.Duration) (string, bool) {
-	var resp leaseAnswer
-	err := c.do(ctx, call{
-		send: func(ctx context.Context) (*http.Response, error) { return c.api.MachinesShowLease(ctx, app, id) },
-		out:  &resp,
-	})
+	l, err := c.currentLease(ctx, app, id)
 	if err != nil {
 		return "", false
-	}
-	l := resp.Lease
-	if resp.Data != nil {
-		l = *resp.Data
 	}
 	holder := str(l.Description)
 	if holder == "" {

@@ -78,12 +78,7 @@ func TestReleaseLeftoverOfAKilledRunIsDestroyed(t *testing.T) {
 // ones, so the group never runs with no machine serving.
 func TestInterruptedBluegreenFinishesWithTheGreenMachinesServing(t *testing.T) {
 	g := newGroup(t, flyfake.Options{})
-	in := func(image string) map[string]any {
-		s := strategy("bluegreen", 1, "1m")
-		maps.Copy(s["strategy"].(map[string]any), map[string]any{"waitBeforeCordon": "0s", "waitBeforeStop": "0s"})
-		return with(args(image, map[string]any{"regions": []any{"ams"}}), s)
-	}
-	g.mustUp(in("nginx:1"))
+	g.mustUp(bluegreenIn("nginx:1"))
 	blue := g.machines()
 
 	var green []string // what the killed rollout launched: the new config, cordoned
@@ -103,7 +98,7 @@ func TestInterruptedBluegreenFinishesWithTheGreenMachinesServing(t *testing.T) {
 		green = append(green, *got.Id)
 	}
 
-	g.mustUp(in("nginx:2"))
+	g.mustUp(bluegreenIn("nginx:2"))
 	live := g.machines()
 	assert.ElementsMatch(t, green, slices.Collect(maps.Keys(live)), "the green machines, none launched again")
 	for id, m := range live {
