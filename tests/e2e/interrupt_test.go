@@ -33,7 +33,10 @@ import (
 // operation, and checks that it finishes with no manual step, that the
 // fake's inventory is exactly the state (no orphan, no duplicate), and that
 // a following up changes nothing. It also checks that the provider plugin of
-// the killed engine exits by itself, so it never races the recovery.
+// the killed engine exits by itself, so it never races the recovery. Each
+// kill lands while the engine waits for the provider; a kill in the middle of
+// the engine's checkpoint write is another matter (the file backend can then
+// be left with an empty <stack>.json.attrs, which Pulumi cannot read).
 func TestInterruptedFlyRunsRecover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end to end: the Pulumi CLI and the provider against the Fly fake")
@@ -57,7 +60,7 @@ func TestInterruptedFlyRunsRecover(t *testing.T) {
 		// runner that dies takes its whole process tree), so nothing
 		// cleans up: the machine stays created.
 		env.SetFaults(t, flyfake.Faults{TransientRate: 1, Operations: []string{"Machines_start"}})
-		killed(t, env, answered("Machines_start", s.App), true, func(ctx context.Context) error {
+		killed(t, env, answered("Machines_start", s.App, 2), true, func(ctx context.Context) error {
 			_, err := stackctl.Up(ctx, s.St, optup.SuppressProgress())
 			return err
 		})
@@ -73,7 +76,7 @@ func TestInterruptedFlyRunsRecover(t *testing.T) {
 
 	step(t, "killed while the app machine is updated", func(t *testing.T) {
 		s.SetConfig(t, auto.ConfigMap{"emothe:image": {Value: image1}})
-		killedUp(t, env, s, answered("Machines_update", s.App))
+		killedUp(t, env, s, waitingAfter("Machines_update", s.App))
 		recoverAndUp(t, env, s)
 		for _, m := range live(appOf(t, env.State(t), s.App), groupApp) {
 			assert.Equal(t, image1, *m.Config.Image, "machine %s", m.ID)
@@ -82,10 +85,14 @@ func TestInterruptedFlyRunsRecover(t *testing.T) {
 	})
 
 	step(t, "killed during destroy", func(t *testing.T) {
-		killed(t, env, answered("Machines_delete", s.App), false, func(ctx context.Context) error {
+		// Fly fails the machines' destroys until the kill, which lands
+		// while the provider retries them.
+		env.SetFaults(t, flyfake.Faults{TransientRate: 1, Operations: []string{"Machines_delete"}})
+		killed(t, env, answered("Machines_delete", s.App, 2), false, func(ctx context.Context) error {
 			_, err := stackctl.Destroy(ctx, s.St)
 			return err
 		})
+		env.SetFaults(t, flyfake.Faults{})
 		var out strings.Builder
 		require.NoError(t, stackctl.Recover(context.Background(), s.St, &out))
 		t.Logf("the recovery's report:\n%s", out.String())
@@ -98,17 +105,33 @@ func TestInterruptedFlyRunsRecover(t *testing.T) {
 	})
 }
 
-// answered matches a call of operation on app that Fly has answered: what it
-// asked for is done, and the run is about to go on.
-func answered(operation, app string) func(flyfake.Call) bool {
-	return func(c flyfake.Call) bool {
-		return c.Operation == operation && c.Status != 0 && strings.HasPrefix(c.Path, "/v1/apps/"+app+"/")
+// answered is the kill point "Fly has answered n calls of operation on app".
+func answered(operation, app string, n int) func([]flyfake.Call) bool {
+	return func(log []flyfake.Call) bool {
+		seen := 0
+		for _, c := range log {
+			if c.Operation == operation && c.Status != 0 && strings.HasPrefix(c.Path, "/v1/apps/"+app+"/") {
+				seen++
+			}
+		}
+		return seen >= n
+	}
+}
+
+// waitingAfter is the kill point "the provider waits on a machine of app
+// after Fly answered operation": its engine is idle, waiting for the
+// provider.
+func waitingAfter(operation, app string) func([]flyfake.Call) bool {
+	done := answered(operation, app, 1)
+	return func(log []flyfake.Call) bool {
+		i := slices.IndexFunc(log, func(c flyfake.Call) bool { return done([]flyfake.Call{c}) })
+		return i >= 0 && slices.ContainsFunc(log[i:], func(c flyfake.Call) bool { return c.Operation == "Machines_wait" })
 	}
 }
 
 // killedUp runs an up as `make up` does (stackctl.Up) and kills it at the
 // first call that satisfies at.
-func killedUp(t *testing.T, env *harness.Env, s *harness.Stack, at func(flyfake.Call) bool) {
+func killedUp(t *testing.T, env *harness.Env, s *harness.Stack, at func([]flyfake.Call) bool) {
 	t.Helper()
 	killed(t, env, at, false, func(ctx context.Context) error {
 		_, err := stackctl.Up(ctx, s.St, optup.SuppressProgress())
@@ -120,7 +143,7 @@ func killedUp(t *testing.T, env *harness.Env, s *harness.Stack, at func(flyfake.
 // fake has recorded a call satisfying at, and its provider plugin with it
 // when withPlugin; then it waits until the plugin of the killed engine has
 // exited (by itself, unless killed).
-func killed(t *testing.T, env *harness.Env, at func(flyfake.Call) bool, withPlugin bool, op func(context.Context) error) {
+func killed(t *testing.T, env *harness.Env, at func([]flyfake.Call) bool, withPlugin bool, op func(context.Context) error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -129,7 +152,7 @@ func killed(t *testing.T, env *harness.Env, at func(flyfake.Call) bool, withPlug
 	go func() { done <- op(ctx) }()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	for !slices.ContainsFunc(env.Fake.Calls().Log[from:], at) {
+	for !at(env.Fake.Calls().Log[from:]) {
 		select {
 		case err := <-done:
 			t.Fatalf("the run ended before the kill point (err %v)", err)
@@ -140,12 +163,18 @@ func killed(t *testing.T, env *harness.Env, at func(flyfake.Call) bool, withPlug
 	for _, engine := range children(os.Getpid(), "pulumi") {
 		plugins = append(plugins, children(engine, "pulumi-resource")...)
 	}
-	if withPlugin {
+	signal := func(sig syscall.Signal) {
 		for _, pid := range plugins {
-			_ = syscall.Kill(pid, syscall.SIGKILL) // one may have exited since
+			_ = syscall.Kill(pid, sig) // one may have exited since
 		}
 	}
+	if withPlugin { // frozen first: neither they nor the engine see the other go
+		signal(syscall.SIGSTOP)
+	}
 	require.NotEmpty(t, testenv.KillChildren("pulumi"), "no pulumi process to kill")
+	if withPlugin {
+		signal(syscall.SIGKILL)
+	}
 	require.Error(t, <-done, "the killed run")
 	require.NotEmpty(t, plugins, "the engine ran no provider plugin")
 	for _, pid := range plugins {
