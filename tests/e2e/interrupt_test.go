@@ -76,7 +76,7 @@ func TestInterruptedFlyRunsRecover(t *testing.T) {
 
 	step(t, "killed while the app machine is updated", func(t *testing.T) {
 		s.SetConfig(t, auto.ConfigMap{"emothe:image": {Value: image1}})
-		killedUp(t, env, s, waitingAfter("Machines_update", s.App))
+		killedUp(t, env, s, waitingAfter("Machines_update", s.App, 1))
 		recoverAndUp(t, env, s)
 		for _, m := range live(appOf(t, env.State(t), s.App), groupApp) {
 			assert.Equal(t, image1, *m.Config.Image, "machine %s", m.ID)
@@ -105,6 +105,56 @@ func TestInterruptedFlyRunsRecover(t *testing.T) {
 	})
 }
 
+// The prod stack rolls its four machines bluegreen. Killed with its plugin
+// once the new (green) machines are launched, out of traffic, and booting
+// beside the old ones, the next `make up` keeps the green machines, takes over the leases
+// their create took for the dead run, puts them into traffic and only then
+// destroys the old ones: the fake ends with exactly the state's machines,
+// all serving the new image.
+func TestInterruptedBluegreenRecovers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end to end: the Pulumi CLI and the provider against the Fly fake")
+	}
+	opts := testFake
+	opts.BootDelay = time.Second // the green machines boot while the kill lands
+	env := harness.New(t, opts)
+	s := env.Stack(t, "prod", map[string]string{"emothe:image": image1}, newSecrets().config())
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(s.Transcript())
+		}
+	})
+	s.Up(t)
+	old := live(appOf(t, env.State(t), s.App), groupApp)
+
+	s.SetConfig(t, auto.ConfigMap{"emothe:image": {Value: image2}})
+	// The release command's machine, then one green machine per old one;
+	// the plugin dies too, or it would destroy the green machines itself
+	// (a failed bluegreen's clean-up) before it exits.
+	killed(t, env, waitingAfter("Machines_create", s.App, 1+len(old)), true, func(ctx context.Context) error {
+		_, err := stackctl.Up(ctx, s.St, optup.SuppressProgress())
+		return err
+	})
+	var green []string
+	for _, m := range live(appOf(t, env.State(t), s.App), groupApp) {
+		if !slices.ContainsFunc(old, func(o flyfake.MachineState) bool { return o.ID == m.ID }) {
+			require.True(t, m.Cordoned, "green machine %s is out of traffic", m.ID)
+			green = append(green, m.ID)
+		}
+	}
+	require.Len(t, green, len(old), "the killed run's green machines")
+	recoverAndUp(t, env, s)
+	ms := live(appOf(t, env.State(t), s.App), groupApp)
+	var ids []string
+	for _, m := range ms {
+		ids = append(ids, m.ID)
+		assert.Equal(t, image2, *m.Config.Image, "machine %s", m.ID)
+		assert.False(t, m.Cordoned, "machine %s takes traffic", m.ID)
+	}
+	assert.ElementsMatch(t, green, ids, "the green machines, kept; the old ones, gone")
+	noChanges(t, env, s)
+}
+
 // answered is the kill point "Fly has answered n calls of operation on app".
 func answered(operation, app string, n int) func([]flyfake.Call) bool {
 	return func(log []flyfake.Call) bool {
@@ -119,13 +169,17 @@ func answered(operation, app string, n int) func([]flyfake.Call) bool {
 }
 
 // waitingAfter is the kill point "the provider waits on a machine of app
-// after Fly answered operation": its engine is idle, waiting for the
-// provider.
-func waitingAfter(operation, app string) func([]flyfake.Call) bool {
-	done := answered(operation, app, 1)
+// after Fly answered n calls of operation": its engine is idle, waiting for
+// the provider.
+func waitingAfter(operation, app string, n int) func([]flyfake.Call) bool {
+	done := answered(operation, app, n)
 	return func(log []flyfake.Call) bool {
-		i := slices.IndexFunc(log, func(c flyfake.Call) bool { return done([]flyfake.Call{c}) })
-		return i >= 0 && slices.ContainsFunc(log[i:], func(c flyfake.Call) bool { return c.Operation == "Machines_wait" })
+		for i := range log {
+			if done(log[:i+1]) {
+				return slices.ContainsFunc(log[i:], func(c flyfake.Call) bool { return c.Operation == "Machines_wait" })
+			}
+		}
+		return false
 	}
 }
 
