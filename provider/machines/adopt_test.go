@@ -74,8 +74,9 @@ func TestReleaseLeftoverOfAKilledRunIsDestroyed(t *testing.T) {
 
 // A bluegreen rollout killed after it launched its green machines (out of
 // traffic) and before it retired the blue ones: the next `up` keeps the
-// green machines, puts them into traffic, and only then destroys the blue
-// ones, so the group never runs with no machine serving.
+// green machines, puts them into traffic, and only then retires the blue
+// ones as bluegreen does (cordon, stop, destroy), so the group never runs
+// with no machine serving.
 func TestInterruptedBluegreenFinishesWithTheGreenMachinesServing(t *testing.T) {
 	g := newGroup(t, flyfake.Options{})
 	g.mustUp(bluegreenIn("nginx:1"))
@@ -99,6 +100,10 @@ func TestInterruptedBluegreenFinishesWithTheGreenMachinesServing(t *testing.T) {
 	}
 
 	g.mustUp(bluegreenIn("nginx:2"))
+	ops := g.env.Fake.Calls().Operations
+	assert.Equal(t, len(blue), ops["Machines_cordon"], "the old machines leave traffic first: %v", ops)
+	assert.Equal(t, len(blue), ops["Machines_stop"], "and stop gracefully: %v", ops)
+	assert.Equal(t, 0, ops["Machines_create"], "no machine launched again: %v", ops)
 	live := g.machines()
 	assert.ElementsMatch(t, green, slices.Collect(maps.Keys(live)), "the green machines, none launched again")
 	for id, m := range live {

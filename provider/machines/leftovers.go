@@ -52,11 +52,11 @@ func (r *rollout) settleReleaseLeftovers(ctx context.Context, timeout time.Durat
 // or both. The planner keeps the green ones (they run the config asked for)
 // and destroys the old ones as surplus, so each kept machine that a
 // bluegreen rollout launched is first waited for and put into traffic, as
-// the killed rollout would have done. Uncordoning one that serves already
-// changes nothing.
-func (r *rollout) serveKept(ctx context.Context, p plan) error {
+// the killed rollout would have done; it reports whether there were any.
+// Uncordoning one that serves already changes nothing.
+func (r *rollout) serveKept(ctx context.Context, p plan) (bool, error) {
 	if len(p.destroy) == 0 {
-		return nil
+		return false, nil
 	}
 	tag := func(m flyapi.Machine) string { return opt.Val(opt.Val(m.Config).Metadata)[metaBluegreenTag] }
 	gone := map[string]bool{}
@@ -78,14 +78,14 @@ func (r *rollout) serveKept(ctx context.Context, p plan) error {
 		}
 	}
 	if len(kept) == 0 {
-		return nil
+		return false, nil
 	}
 	leases, release, err := r.leaseAll(ctx, kept)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer release()
-	return each(kept, parallel, func(_ int, m GroupMachine) error {
+	return true, each(kept, parallel, func(_ int, m GroupMachine) error {
 		if slices.Contains(running, m.State) { // a stopped one takes traffic once it starts
 			if err := r.ready(ctx, m.ID, m.Region, m.InstanceID); err != nil {
 				return fmt.Errorf("machine %s (%s), kept from an interrupted rollout: %w", m.ID, m.Region, err)
@@ -100,4 +100,16 @@ func (r *rollout) serveKept(ctx context.Context, p plan) error {
 		}
 		return nil
 	})
+}
+
+// retireSurplus takes the old machines that make way for an interrupted
+// bluegreen rollout's green ones out of traffic as that rollout would have,
+// instead of destroying them at once.
+func (r *rollout) retireSurplus(ctx context.Context, machines []GroupMachine) error {
+	leases, release, err := r.leaseAll(ctx, machines)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return r.switchOver(ctx, machines, leases)
 }

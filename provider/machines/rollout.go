@@ -118,8 +118,12 @@ func (r *rollout) run(ctx context.Context, p plan) error {
 			return err
 		}
 	}
-	if err := r.serveKept(ctx, p); err != nil {
+	served, err := r.serveKept(ctx, p)
+	switch {
+	case err != nil:
 		return err
+	case served:
+		return r.retireSurplus(ctx, p.destroy)
 	}
 	return r.destroyAll(ctx, p.destroy)
 }

@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 
+	"github.com/emothe/emothe/internal/stackctl"
 	"github.com/emothe/emothe/provider/flyfake"
 	"github.com/emothe/emothe/tests/e2e/harness"
 )
@@ -82,6 +85,31 @@ func BenchmarkUp(b *testing.B) {
 		b.ReportMetric(idealRollout.Seconds(), "ideal-s")
 		b.ReportMetric(total.Seconds()/float64(b.N)/idealRollout.Seconds(), "x-ideal")
 	})
+}
+
+// BenchmarkRecovery times what `make up` runs after the `pulumi` (and its
+// plugin) of a prod image rollout was killed with the green machines
+// booting: the recovery, then the up that finishes the rollout. Compare it
+// with BenchmarkUp/prod/image-rollout, a rollout that was not interrupted.
+func BenchmarkRecovery(b *testing.B) {
+	var calls callMeter
+	for range b.N {
+		b.StopTimer()
+		env, s := openBench(b, "prod")
+		s.Up(b)
+		old := live(appOf(b, env.State(b), s.App), groupApp)
+		s.SetConfig(b, auto.ConfigMap{"emothe:image": {Value: image2}})
+		killed(b, env, waitingAfter("Machines_create", s.App, 1+len(old)), true, func(ctx context.Context) error {
+			_, err := stackctl.Up(ctx, s.St, optup.SuppressProgress())
+			return err
+		})
+		env.Fake.ResetCalls()
+		b.StartTimer()
+		recoverAndUp(b, env, s)
+		b.StopTimer()
+		calls.add(env)
+	}
+	calls.report(b)
 }
 
 func openBench(b *testing.B, name string) (*harness.Env, *harness.Stack) {

@@ -440,7 +440,7 @@ func appNames(st flyfake.State) []string {
 	return names
 }
 
-func appOf(t *testing.T, st flyfake.State, name string) flyfake.AppState {
+func appOf(t testing.TB, st flyfake.State, name string) flyfake.AppState {
 	t.Helper()
 	for _, a := range st.Apps {
 		if a.Name == name {

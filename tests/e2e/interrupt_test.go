@@ -185,7 +185,7 @@ func waitingAfter(operation, app string, n int) func([]flyfake.Call) bool {
 
 // killedUp runs an up as `make up` does (stackctl.Up) and kills it at the
 // first call that satisfies at.
-func killedUp(t *testing.T, env *harness.Env, s *harness.Stack, at func([]flyfake.Call) bool) {
+func killedUp(t testing.TB, env *harness.Env, s *harness.Stack, at func([]flyfake.Call) bool) {
 	t.Helper()
 	killed(t, env, at, false, func(ctx context.Context) error {
 		_, err := stackctl.Up(ctx, s.St, optup.SuppressProgress())
@@ -197,7 +197,7 @@ func killedUp(t *testing.T, env *harness.Env, s *harness.Stack, at func([]flyfak
 // fake has recorded a call satisfying at, and its provider plugin with it
 // when withPlugin; then it waits until the plugin of the killed engine has
 // exited (by itself, unless killed).
-func killed(t *testing.T, env *harness.Env, at func([]flyfake.Call) bool, withPlugin bool, op func(context.Context) error) {
+func killed(t testing.TB, env *harness.Env, at func([]flyfake.Call) bool, withPlugin bool, op func(context.Context) error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -244,7 +244,7 @@ func killed(t *testing.T, env *harness.Env, at func([]flyfake.Call) bool, withPl
 
 // recoverAndUp runs what `make up` runs after the kill, the recovery and
 // then the up, and checks that the fake's inventory is the state's.
-func recoverAndUp(t *testing.T, env *harness.Env, s *harness.Stack) {
+func recoverAndUp(t testing.TB, env *harness.Env, s *harness.Stack) {
 	t.Helper()
 	var out strings.Builder
 	require.NoError(t, stackctl.Recover(context.Background(), s.St, &out))
@@ -257,7 +257,7 @@ func recoverAndUp(t *testing.T, env *harness.Env, s *harness.Stack) {
 // inventoryIsState checks that what the fake holds, app by app (machines,
 // volumes, IP addresses, certificates, secrets) and its Postgres clusters,
 // is exactly what the stack's state records, and that nothing is pending.
-func inventoryIsState(t *testing.T, env *harness.Env, s *harness.Stack) {
+func inventoryIsState(t testing.TB, env *harness.Env, s *harness.Stack) {
 	t.Helper()
 	var dep struct {
 		Deployment struct {
