@@ -55,8 +55,9 @@ func (r *rollout) settleReleaseLeftovers(ctx context.Context, timeout time.Durat
 // the killed rollout would have done; it reports whether there were any.
 // Uncordoning one that serves already changes nothing.
 func (r *rollout) serveKept(ctx context.Context, p plan) (bool, error) {
-	if len(p.destroy) == 0 {
-		return false, nil
+	want := digest(r.group)
+	if !slices.ContainsFunc(p.destroy, func(m GroupMachine) bool { return m.ConfigDigest != want }) {
+		return false, nil // a scale-down: what goes runs what stays
 	}
 	tag := func(m flyapi.Machine) string { return opt.Val(opt.Val(m.Config).Metadata)[metaBluegreenTag] }
 	gone := map[string]bool{}
