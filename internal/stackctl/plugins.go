@@ -21,19 +21,18 @@ type plugin struct {
 	Name string
 	// Engine is the address of the engine that started it, its first
 	// argument: the plugin calls back there, and a dead engine's is closed.
-	Engine string
-	Dir    string            // its working directory: the project's
-	Env    map[string]string // PULUMI_PROJECT and PULUMI_BACKEND_URL
+	Engine  string
+	Dir     string // its working directory: the project's
+	Project string // its PULUMI_PROJECT
 }
 
 // orphaned reports whether p was started by a dead engine of the project
-// in dir with the backend at url. A killed `pulumi` leaves its plugins
-// running: they finish the call in flight, unrecorded, and then wait
-// forever for an engine that is gone. Plugins of live engines, of other
-// projects or of other backends are not.
-func (p plugin) orphaned(dir, project, url string, listening func(addr string) bool) bool {
-	return p.Dir == dir && p.Env["PULUMI_PROJECT"] == project && p.Env["PULUMI_BACKEND_URL"] == url &&
-		p.Engine != "" && !listening(p.Engine)
+// in dir. A killed `pulumi` leaves its plugins running: they finish the
+// call in flight, unrecorded, and then wait forever for an engine that is
+// gone. Plugins of live engines, or of other checkouts or projects, are
+// not.
+func (p plugin) orphaned(dir, project string, listening func(addr string) bool) bool {
+	return p.Dir == dir && p.Project == project && p.Engine != "" && !listening(p.Engine)
 }
 
 // listening reports whether something accepts connections at addr.
@@ -64,12 +63,12 @@ func plugins() []plugin {
 		if err != nil {
 			continue
 		}
-		p := plugin{Name: filepath.Base(args[0]), Engine: args[1], Env: map[string]string{}}
+		p := plugin{Name: filepath.Base(args[0]), Engine: args[1]}
 		p.Pid, _ = strconv.Atoi(filepath.Base(d))
 		p.Dir, _ = os.Readlink(filepath.Join(d, "cwd"))
 		for _, kv := range bytes.Split(environ, []byte{0}) {
-			if k, v, ok := strings.Cut(string(kv), "="); ok && (k == "PULUMI_PROJECT" || k == "PULUMI_BACKEND_URL") {
-				p.Env[k] = v
+			if v, ok := bytes.CutPrefix(kv, []byte("PULUMI_PROJECT=")); ok {
+				p.Project = string(v)
 			}
 		}
 		out = append(out, p)
@@ -80,9 +79,9 @@ func plugins() []plugin {
 // stopOrphanedPlugins ends the plugins a killed engine of this project
 // left running, so that none of them still changes the host while the
 // recovery reads and repairs it.
-func stopOrphanedPlugins(ctx context.Context, stack, dir, project, url string, out io.Writer) error {
+func stopOrphanedPlugins(ctx context.Context, stack, dir, project string, out io.Writer) error {
 	for _, p := range plugins() {
-		if !p.orphaned(dir, project, url, listening) {
+		if !p.orphaned(dir, project, listening) {
 			continue
 		}
 		proc, err := os.FindProcess(p.Pid)

@@ -24,8 +24,8 @@ import (
 //     removed; one held by a live process or another host stops it with a
 //     *LockedError (the holder, since when, the command that clears it):
 //     that update's pending operations are in flight, not interrupted.
-//  2. Provider plugins the dead engine left running are stopped, so that
-//     none changes anything while the recovery looks.
+//  2. Provider plugins a dead engine of this checkout left running are
+//     stopped, so that none changes anything while the recovery looks.
 //  3. Pending operations: a refresh of just the resources with a pending
 //     update, delete, read or import makes the state match what the
 //     provider did; pending creates are cleared. What an interrupted
@@ -49,7 +49,7 @@ func Recover(ctx context.Context, st auto.Stack, out io.Writer) error {
 	if err := clearStaleLocks(ctx, st, url, project.Name.String(), out); err != nil {
 		return err
 	}
-	if err := stopOrphanedPlugins(ctx, st.Name(), st.Workspace().WorkDir(), project.Name.String(), url, out); err != nil {
+	if err := stopOrphanedPlugins(ctx, st.Name(), st.Workspace().WorkDir(), project.Name.String(), out); err != nil {
 		return err
 	}
 	cfg, err := st.GetAllConfig(ctx)
@@ -64,6 +64,19 @@ func Recover(ctx context.Context, st auto.Stack, out io.Writer) error {
 	}
 	// The sweep ties what it finds on the host to these creates.
 	creates := s.pendingCreates()
+	if s, err = resolvePending(ctx, st, s, backend, url, out); err != nil {
+		return err
+	}
+	if backend != "compose" {
+		return nil
+	}
+	host := dockerHost(infra.Backends.Value(raw, "dockerHost"))
+	return host.sweep(ctx, st.Name(), infra.Backends.Value(raw, "appName"), s, creates, out)
+}
+
+// resolvePending refreshes the resources of s's pending operations but its
+// creates, clears those, and returns the state it leaves.
+func resolvePending(ctx context.Context, st auto.Stack, s state, backend, url string, out io.Writer) (state, error) {
 	targets := s.refreshTargets()
 	if targets == nil && !locksReadable(url) && backend == "compose" {
 		// A bucket's locks cannot be read beforehand, and a running update's
@@ -71,36 +84,30 @@ func Recover(ctx context.Context, st auto.Stack, out io.Writer) error {
 		// lock and releases it, or stops on the holder's.
 		targets = s.root()
 	}
-	if targets != nil {
-		cleared := 0
-		for _, op := range s.Pending {
-			fmt.Fprintf(out, "recover: stack %s: found the %s, interrupted\n", st.Name(), describe(op))
-			if op.Type == apitype.OperationTypeCreating {
-				cleared++
-			}
-		}
-		if _, err := st.Refresh(ctx, optrefresh.Target(targets), optrefresh.ClearPendingCreates()); err != nil {
-			if holder, ok := engineLock(err); ok {
-				return &LockedError{Stack: st.Name(), Holder: holder, Why: "the engine found the lock, which this tool cannot judge in this backend",
-					Clear: "`pulumi cancel --stack " + st.Name() + " --yes`"}
-			}
-			return fmt.Errorf("refresh the resources of the interrupted operations of stack %s: %w", st.Name(), err)
-		}
-		if names := refreshed(targets); names != "" {
-			fmt.Fprintf(out, "recover: stack %s: refreshed %s: the state now holds what the provider has\n", st.Name(), names)
-		}
-		if cleared > 0 {
-			fmt.Fprintf(out, "recover: stack %s: cleared %d pending create(s): %s\n", st.Name(), cleared, afterCreates[backend])
-		}
-		if s, err = readState(ctx, st); err != nil {
-			return err
+	if targets == nil {
+		return s, nil
+	}
+	cleared := 0
+	for _, op := range s.Pending {
+		fmt.Fprintf(out, "recover: stack %s: found the %s, interrupted\n", st.Name(), describe(op))
+		if op.Type == apitype.OperationTypeCreating {
+			cleared++
 		}
 	}
-	if backend != "compose" {
-		return nil
+	if _, err := st.Refresh(ctx, optrefresh.Target(targets), optrefresh.ClearPendingCreates()); err != nil {
+		if holder, ok := engineLock(err); ok {
+			return s, &LockedError{Stack: st.Name(), Holder: holder, Why: "the engine found the lock, which this tool cannot judge in this backend",
+				Clear: "`pulumi cancel --stack " + st.Name() + " --yes`"}
+		}
+		return s, fmt.Errorf("refresh the resources of the interrupted operations of stack %s: %w", st.Name(), err)
 	}
-	host := dockerHost(infra.Backends.Value(raw, "dockerHost"))
-	return host.sweep(ctx, st.Name(), infra.Backends.Value(raw, "appName"), s, creates, out)
+	if names := refreshed(targets); names != "" {
+		fmt.Fprintf(out, "recover: stack %s: refreshed %s: the state now holds what the provider has\n", st.Name(), names)
+	}
+	if cleared > 0 {
+		fmt.Fprintf(out, "recover: stack %s: cleared %d pending create(s): %s\n", st.Name(), cleared, afterCreates[backend])
+	}
+	return readState(ctx, st)
 }
 
 // afterCreates says, by backend, what becomes of what an interrupted

@@ -168,15 +168,13 @@ func TestJudgeTouchesOnlyTheProjectsObjectsTheStateLacks(t *testing.T) {
 }
 
 func TestOrphanedPlugin(t *testing.T) {
-	env := map[string]string{"PULUMI_PROJECT": "emothe", "PULUMI_BACKEND_URL": "file:///state"}
-	p := plugin{Pid: 42, Name: "pulumi-resource-docker", Engine: "127.0.0.1:4000", Dir: "/repo", Env: env}
+	p := plugin{Pid: 42, Name: "pulumi-resource-docker", Engine: "127.0.0.1:4000", Dir: "/repo", Project: "emothe"}
 	closed := func(string) bool { return false }
 	open := func(string) bool { return true }
-	assert.True(t, p.orphaned("/repo", "emothe", "file:///state", closed), "its engine is gone")
-	assert.False(t, p.orphaned("/repo", "emothe", "file:///state", open), "a live engine's plugin")
-	assert.False(t, p.orphaned("/other", "emothe", "file:///state", closed), "another checkout's")
-	assert.False(t, p.orphaned("/repo", "emothe", "file:///elsewhere", closed), "another backend's")
-	assert.False(t, p.orphaned("/repo", "app", "file:///state", closed), "another project's")
+	assert.True(t, p.orphaned("/repo", "emothe", closed), "its engine is gone")
+	assert.False(t, p.orphaned("/repo", "emothe", open), "a live engine's plugin")
+	assert.False(t, p.orphaned("/other", "emothe", closed), "another checkout's")
+	assert.False(t, p.orphaned("/repo", "app", closed), "another project's")
 }
 
 func TestEngineLock(t *testing.T) {

@@ -35,11 +35,7 @@ func BenchmarkNoopUp(b *testing.B) {
 // requests that failed per update (the goal is zero) and the update's wall
 // time.
 func BenchmarkImageUpdateUnderLoad(b *testing.B) {
-	imgs := buildImages(b)
-	p := newProject(b, imgs.appA)
-	s := newStack(b, p.config, stackSecrets())
-	s.up(b)
-	p.waitReady(b)
+	imgs, p, s := deployed(b)
 	next := []string{imgs.appB, imgs.appA}
 	var updates, sent, failed int64
 	var took time.Duration
@@ -67,11 +63,7 @@ func BenchmarkImageUpdateUnderLoad(b *testing.B) {
 // redoes the image change), against a normal image update of the same
 // stack, and reports both.
 func BenchmarkRecoveryAfterKill(b *testing.B) {
-	imgs := buildImages(b)
-	p := newProject(b, imgs.appA)
-	s := newStack(b, p.config, stackSecrets())
-	s.up(b)
-	p.waitReady(b)
+	imgs, p, s := deployed(b)
 	image := imgs.appA
 	flip := func() {
 		image = map[string]string{imgs.appA: imgs.appB, imgs.appB: imgs.appA}[image]

@@ -59,6 +59,18 @@ func stackSecrets() map[string]string {
 	return map[string]string{"secretKeyBase": randomHex(64), "databasePassword": randomHex(16) + "/+@"}
 }
 
+// deployed is a stack of two replicas running image A, brought up and
+// answering through the proxy.
+func deployed(tb testing.TB) (images, project, *stack) {
+	tb.Helper()
+	imgs := buildImages(tb)
+	p := newProject(tb, imgs.appA)
+	s := newStack(tb, p.config, stackSecrets())
+	s.up(tb)
+	p.waitReady(tb)
+	return imgs, p, s
+}
+
 // waitReady waits until the app answers /readyz through the proxy.
 func (p project) waitReady(tb testing.TB) {
 	tb.Helper()

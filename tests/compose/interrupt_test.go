@@ -28,7 +28,9 @@ import (
 // then the operation. Each finishes with no manual step; the project's
 // containers, networks and volumes on the engine are then exactly those in
 // the state; and under a steady load through the proxy, no request fails
-// across the kills and the recoveries.
+// across the kills and the recoveries. A volume of the project that the
+// state lacks is adopted by the next up, and objects that are not the
+// project's are never touched.
 func TestInterruptedRunsRecover(t *testing.T) {
 	imgs := buildImages(t)
 	p := newProject(t, imgs.appA)
@@ -36,7 +38,33 @@ func TestInterruptedRunsRecover(t *testing.T) {
 	t.Cleanup(func() { // the build's image, named by project and stack
 		_, _ = dockertest.Docker(context.Background(), "image", "rm", p.name+":"+s.name)
 	})
+	ctx := context.Background()
+
+	// Before the first up, the engine holds a volume of the project that the
+	// state lacks, as an interrupted create or a protected destroy leaves
+	// one, and two networks that are not the project's: another project's,
+	// and one without the label under the project's prefix.
+	backups := p.name + "_backups"
+	_, err := dockertest.Docker(ctx, "volume", "create", "--label", "com.docker.compose.project="+p.name,
+		"--label", "com.docker.compose.volume=backups", backups)
+	require.NoError(t, err)
+	shell := []string{"run", "--rm", "--volume", backups + ":/v", "--entrypoint", "sh", dockertest.BuilderImage(t), "-c"}
+	_, err = dockertest.Docker(ctx, append(shell, "echo kept >/v/marker")...)
+	require.NoError(t, err)
+	foreign := []string{p.name + "_other", p.name + "_bare"}
+	for i, labels := range [][]string{{"--label", "com.docker.compose.project=" + p.name + "-other"}, nil} {
+		_, err := dockertest.Docker(ctx, append(append([]string{"network", "create"}, labels...), foreign[i])...)
+		require.NoError(t, err)
+		t.Cleanup(func() { _, _ = dockertest.Docker(context.Background(), "network", "rm", foreign[i]) })
+	}
+	var out strings.Builder
+	require.NoError(t, stackctl.Recover(ctx, s.st, &out))
+	assert.Contains(t, out.String(), "kept volume "+backups+": not in the state")
 	s.up(t)
+	marker, err := dockertest.Docker(ctx, append(shell, "cat /v/marker")...)
+	require.NoError(t, err, "the up adopted the volume rather than making one")
+	assert.Equal(t, "kept", marker)
+	p.requireMatchesState(t, s)
 	p.waitReady(t)
 	l := startLoad(p.base+"/api/plays", loadRate)
 	loaded := true
@@ -74,6 +102,9 @@ func TestInterruptedRunsRecover(t *testing.T) {
 
 	sent, failed, first := l.finish()
 	loaded = false
+	for _, n := range foreign {
+		assert.Equal(t, n, dockertest.Inspect(t, n, "{{.Name}}"), "a network that is not the project's was touched")
+	}
 	t.Logf("%d requests across the kills and recoveries, %d failed", sent, failed)
 	assert.Zero(t, failed, "first failure: %s", first)
 	assert.Positive(t, sent)
