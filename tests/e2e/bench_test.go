@@ -1,14 +1,11 @@
 package e2e
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 
-	"github.com/emothe/emothe/internal/stackctl"
 	"github.com/emothe/emothe/provider/flyfake"
 	"github.com/emothe/emothe/tests/e2e/harness"
 )
@@ -97,12 +94,7 @@ func BenchmarkRecovery(b *testing.B) {
 		b.StopTimer()
 		env, s := openBench(b, "prod")
 		s.Up(b)
-		old := live(appOf(b, env.State(b), s.App), groupApp)
-		s.SetConfig(b, auto.ConfigMap{"emothe:image": {Value: image2}})
-		killed(b, env, waitingAfter("Machines_create", s.App, 1+len(old)), true, func(ctx context.Context) error {
-			_, err := stackctl.Up(ctx, s.St, optup.SuppressProgress())
-			return err
-		})
+		killedBluegreen(b, env, s, len(live(appOf(b, env.State(b), s.App), groupApp)))
 		env.Fake.ResetCalls()
 		b.StartTimer()
 		recoverAndUp(b, env, s)

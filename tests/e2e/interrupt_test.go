@@ -46,12 +46,7 @@ func TestInterruptedFlyRunsRecover(t *testing.T) {
 	// start or exit: the window the kill lands in.
 	opts.BootDelay = time.Second
 	env := harness.New(t, opts)
-	s := env.Stack(t, "dev", map[string]string{"emothe:image": image1}, newSecrets().config())
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Log(s.Transcript())
-		}
-	})
+	s := stackOn(t, env, "dev", image1, newSecrets())
 	s.Up(t)
 
 	step(t, "killed with its plugin between creating the release command's machine and starting it", func(t *testing.T) {
@@ -118,23 +113,10 @@ func TestInterruptedBluegreenRecovers(t *testing.T) {
 	opts := testFake
 	opts.BootDelay = time.Second // the green machines boot while the kill lands
 	env := harness.New(t, opts)
-	s := env.Stack(t, "prod", map[string]string{"emothe:image": image1}, newSecrets().config())
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Log(s.Transcript())
-		}
-	})
+	s := stackOn(t, env, "prod", image1, newSecrets())
 	s.Up(t)
 	old := live(appOf(t, env.State(t), s.App), groupApp)
-
-	s.SetConfig(t, auto.ConfigMap{"emothe:image": {Value: image2}})
-	// The release command's machine, then one green machine per old one;
-	// the plugin dies too, or it would destroy the green machines itself
-	// (a failed bluegreen's clean-up) before it exits.
-	killed(t, env, waitingAfter("Machines_create", s.App, 1+len(old)), true, func(ctx context.Context) error {
-		_, err := stackctl.Up(ctx, s.St, optup.SuppressProgress())
-		return err
-	})
+	killedBluegreen(t, env, s, len(old))
 	var green []string
 	for _, m := range live(appOf(t, env.State(t), s.App), groupApp) {
 		if !slices.ContainsFunc(old, func(o flyfake.MachineState) bool { return o.ID == m.ID }) {
@@ -153,6 +135,20 @@ func TestInterruptedBluegreenRecovers(t *testing.T) {
 	}
 	assert.ElementsMatch(t, green, ids, "the green machines, kept; the old ones, gone")
 	noChanges(t, env, s)
+}
+
+// killedBluegreen starts rolling image2 out to prod's machines (count of
+// them) and kills the run, plugin included, once the green machines boot:
+// after the release command's machine, one green machine per old one. The
+// plugin dies too, or it would destroy the green machines itself (a failed
+// bluegreen's clean-up) before it exits.
+func killedBluegreen(t testing.TB, env *harness.Env, s *harness.Stack, count int) {
+	t.Helper()
+	s.SetConfig(t, auto.ConfigMap{"emothe:image": {Value: image2}})
+	killed(t, env, waitingAfter("Machines_create", s.App, 1+count), true, func(ctx context.Context) error {
+		_, err := stackctl.Up(ctx, s.St, optup.SuppressProgress())
+		return err
+	})
 }
 
 // answered is the kill point "Fly has answered n calls of operation on app".
