@@ -26,9 +26,10 @@ import (
 
 // TestInterruptedFlyRunsRecover kills the `pulumi` process (SIGKILL, as a
 // crash or a cancelled CI runner does) of the dev stack's runs on the fake at
-// the points where Fly is being changed: after it created the release
-// command's machine (for the migration) and before it started it, while the
-// app machine is updated, and during destroy. After each
+// the points where Fly is being changed: during the first up (the Postgres
+// machine created, not recorded), after it created the release command's
+// machine (for the migration) and before it started it, while the app
+// machine is updated, and during destroy. After each
 // it runs what `make up` (or `make destroy`) runs, stackctl.Recover then the
 // operation, and checks that it finishes with no manual step, that the
 // fake's inventory is exactly the state (no orphan, no duplicate), and that
@@ -47,7 +48,21 @@ func TestInterruptedFlyRunsRecover(t *testing.T) {
 	opts.BootDelay = time.Second
 	env := harness.New(t, opts)
 	s := stackOn(t, env, "dev", image1, newSecrets())
-	s.Up(t)
+
+	step(t, "killed with its plugin during the first up, while the Postgres machine boots", func(t *testing.T) {
+		db := s.App + "-db"
+		killed(t, env, waitingAfter("Machines_create", db, 1), true, func(ctx context.Context) error {
+			_, err := stackctl.Up(ctx, s.St, optup.SuppressProgress())
+			return err
+		})
+		left := live(appOf(t, env.State(t), db), groupApp)
+		require.Len(t, left, 1, "the killed run's Postgres machine")
+		recoverAndUp(t, env, s)
+		ms := live(appOf(t, env.State(t), db), groupApp)
+		require.Len(t, ms, 1, "no second Postgres machine")
+		assert.Equal(t, left[0].ID, ms[0].ID, "the killed run's machine, adopted")
+		noChanges(t, env, s)
+	})
 
 	step(t, "killed with its plugin between creating the release command's machine and starting it", func(t *testing.T) {
 		s.SetConfig(t, auto.ConfigMap{"emothe:image": {Value: image2}})
