@@ -13,9 +13,11 @@ export PULUMI_CONFIG_PASSPHRASE ?= emothe-local-only
 endif
 export PULUMI_SKIP_UPDATE_CHECK := true
 
-GO_TEST ?= go test -count=1 -timeout 30m
+# -p 4 on a 2-core machine: the long suites wait on Docker and on the fake's
+# delays far more than they compute, so four at once finish sooner than two.
+GO_TEST ?= go test -count=1 -timeout 30m -p 4
 
-.PHONY: all tools provider up preview destroy secrets drift stack rollback test unit e2e bench codegen check-codegen lint
+.PHONY: all tools provider up preview destroy secrets drift stack rollback move-data switch test unit e2e bench codegen check-codegen lint
 all: test
 
 ## tools: install and start what builds and tests need (idempotent).
@@ -57,9 +59,21 @@ stack: tools
 rollback: tools provider
 	go run ./tools/stack -stack $(STACK) $(if $(TO),-to $(TO)) rollback
 
-## test: everything — codegen freshness, vet, unit, end-to-end.
-test: tools check-codegen lint
-	$(GO_TEST) ./...
+## move-data: copy stack FROM's database over stack TO's, with TO's app
+## stopped, then compare row counts; FORCE=1 overwrites a TO that holds data.
+move-data: tools
+	go run ./tools/stack -from "$(FROM)" -to "$(TO)" $(if $(FORCE),-force) move-data
+
+## switch: move stack STACK to backend TO (fly or compose) with its data:
+## the new database, the copy, then the new app; the old database is kept
+## (FORCE=1 switches an unprotected stack, deleting it). docs/switching.md.
+switch: tools provider
+	go run ./tools/stack -stack $(STACK) -to "$(TO)" $(if $(FORCE),-force) switch
+
+## test: everything — codegen freshness, lint, unit, end-to-end; the lint
+## runs alongside the tests, and the slowest packages are listed at the end.
+test: tools check-codegen
+	@GO_TEST="$(GO_TEST)" scripts/test.sh
 
 unit:
 	$(GO_TEST) -short ./...

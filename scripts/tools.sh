@@ -159,11 +159,29 @@ compose_cli() {
 	mv "$plugins/docker-compose.tmp" "$plugins/docker-compose"
 }
 
+# go_lane builds; engine_lane waits on dockerd, the network and the disk
+# (debootstrap, apt inside image builds). On a fresh machine the two take
+# minutes each and barely compete, so they run at once; a second run is
+# seconds either way.
+go_lane() {
+	pulumi_cli
+	pulumi_plugins
+	compose_cli
+}
+
+engine_lane() {
+	docker_engine
+	local_registry
+	"$REPO_ROOT/scripts/baseimages.sh"
+	"$REPO_ROOT/scripts/localimages.sh"
+}
+
 apt_packages
-pulumi_cli
-pulumi_plugins
-docker_engine
-compose_cli
-local_registry
-"$REPO_ROOT/scripts/baseimages.sh"
-"$REPO_ROOT/scripts/localimages.sh"
+go_lane &
+go_pid=$!
+engine_lane &
+engine_pid=$!
+failed=0
+wait "$go_pid" || failed=1
+wait "$engine_pid" || failed=1
+((failed == 0)) || die "make tools did not finish: see the error above"

@@ -22,7 +22,7 @@ for source in "$@"; do
 	if [[ $source == *[:@]* ]]; then
 		# Stack names have neither ':' nor '@': this is an image reference.
 		if [[ $source != *@sha256:* ]]; then
-			echo "::error::image '$source' is not pinned by digest: give name@sha256:<digest> (from 'pulumi stack history' or the registry, see docs/rollback.md)" >&2
+			echo "::error::image '$source' is not pinned by digest: give name@sha256:<digest> (from the release history, 'pulumi stack tag ls --stack $stack', or the registry; see docs/rollback.md)" >&2
 			exit 1
 		fi
 		image=$source

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # report-deploy.sh STACK: after an up, writes the stack's url and image
 # outputs to $GITHUB_OUTPUT (the environment's URL) and, with the commit, to
-# the job summary: the record `pulumi stack history` and docs/rollback.md
-# start from.
+# the job summary, beside the release history in the stack's tags that
+# docs/rollback.md starts from.
 set -euo pipefail
 
 stack=${1:?usage: report-deploy.sh STACK}

@@ -27,4 +27,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
 	runuser -u postgres -- pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
 fi
 shift
-exec runuser -u postgres -- postgres -c listen_addresses='*' "$@"
+# setpriv execs, so the server is PID 1 and gets `docker stop`'s SIGINT (a
+# fast shutdown); runuser would stay PID 1 without passing SIGINT on, and
+# every stop would wait out the grace period and end in a SIGKILL.
+exec setpriv --reuid=postgres --regid=postgres --init-groups -- postgres -c listen_addresses='*' "$@"

@@ -19,6 +19,21 @@ var Platform = stack.Platform{
 	// A destroy keeps the protected volumes (retainOnDelete) and removes
 	// every container and network: the data survives without a refusal.
 	RetainsData: true,
+	// The networks, volumes and images, and the Postgres container: not the
+	// migration, the app, the proxy or the backups.
+	SwitchFirst: func(app string) []string {
+		return []string{
+			"**docker:index/network:Network::*", "**docker:index/volume:Volume::*", "**docker:index/remoteImage:RemoteImage::*",
+			"**docker:index/image:Image::*", "**docker:index/container:Container::" + dbContainer(app),
+		}
+	},
+	Owns: func(string) []string { return []string{"**docker:index/**"} },
+	OwnImage: func(ref string, _ map[string]string) string {
+		if strings.HasPrefix(ref, "sha256:") {
+			return "it is an image ID, which exists only on the Docker host"
+		}
+		return ""
+	},
 	Load: func(r *stack.Reader, cfg *stack.Config) stack.Deployer {
 		c := Read(r, cfg)
 		if r.Failed() {

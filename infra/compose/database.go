@@ -9,10 +9,13 @@ import (
 // dataMount is where the official image keeps its data.
 const dataMount = "/var/lib/postgresql/data"
 
+// dbContainer names the Postgres container of project app.
+func dbContainer(app string) string { return app + "-db-1" }
+
 func postgresContainer(cfg Config, private, edge Network, data Volume) Container {
 	p := cfg.AppName
 	c := Container{
-		Name: p + "-db-1", Service: "db", Image: cfg.PostgresImage,
+		Name: dbContainer(p), Service: "db", Image: cfg.PostgresImage,
 		Env:     postgres.Env(dataMount),
 		Secrets: []string{postgres.EnvPassword},
 		// Over TCP, so the official image's socket-only init server does not

@@ -128,7 +128,8 @@ func (s *steps) App(ctx *pulumi.Context, b *base, image pulumi.StringOutput, db 
 		leaves = append(leaves, cert)
 	}
 	after := append(slices.Clone(db.Resources), secrets.Resources...)
-	machines, err := b.group(ctx, s.plan.App+"-machines", b.app.Name, s.plan.Machines, image, secrets.Version, after)
+	machines, err := b.group(ctx, s.plan.App+"-machines", b.app.Name, s.plan.Machines, image, secrets.Version,
+		b.with(pulumi.DependsOn(after)))
 	if err != nil {
 		return nil, err
 	}
@@ -157,9 +158,9 @@ func (b *base) guard(ctx *pulumi.Context, app string, protect bool, leaves []pul
 }
 
 // group registers a MachineGroup running g on app with image, booting with
-// the secrets of version.
+// the secrets of version, with opts.
 func (b *base) group(ctx *pulumi.Context, name string, app pulumi.StringInput, g Group, image pulumi.StringOutput,
-	version pulumi.IntOutput, after []pulumi.Resource,
+	version pulumi.IntOutput, opts []pulumi.ResourceOption,
 ) (*flyio.MachineGroup, error) {
 	config := image.ApplyT(func(img string) flyio.MachineConfig {
 		c := g.Config
@@ -180,7 +181,7 @@ func (b *base) group(ctx *pulumi.Context, name string, app pulumi.StringInput, g
 	if s := g.Strategy; s != nil {
 		args.Strategy = flyio.RolloutStrategyArgs{Type: pulumi.StringPtrFromPtr(s.Type), MaxUnavailable: pulumi.IntPtrFromPtr(s.MaxUnavailable)}
 	}
-	grp, err := flyio.NewMachineGroup(ctx, name, args, b.with(pulumi.DependsOn(after))...)
+	grp, err := flyio.NewMachineGroup(ctx, name, args, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("machines %s: %w", name, err)
 	}

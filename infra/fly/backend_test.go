@@ -197,6 +197,18 @@ func TestDevRunsPostgresOnItsOwnApp(t *testing.T) {
 	assert.Empty(t, r.names(typeCert))
 }
 
+// A protected Postgres machine is kept whole, so that it stays reachable
+// once its stack lets go of it (a destroy, a switch to Compose).
+func TestProtectedPostgresMachineIsKeptWhole(t *testing.T) {
+	r := deployed(t, "dev", values(dev, "protectDatabase", "true"))
+	for _, name := range []string{"emothe-dev-db", "emothe-dev-db-data", "emothe-dev-db-secrets", "emothe-dev-db-machines"} {
+		res := r.Get(t, name)
+		assert.True(t, res.Protect && res.RetainOnDelete, "%s: protect and retainOnDelete", name)
+	}
+	app := r.Get(t, "emothe-dev-machines")
+	assert.False(t, app.Protect || app.RetainOnDelete, "the app's machines go with the stack")
+}
+
 func TestDevNeedsTheDatabasePassword(t *testing.T) {
 	cfg := values(dev)
 	delete(cfg, "databasePassword")

@@ -27,6 +27,27 @@ var Platform = stack.Platform{
 	Settings: settings,
 	Runbook:  "docs/fly.md#destroy",
 	Inputs:   []stack.Input{{Key: tokenKey, Env: EnvToken}},
+	// The apps (the app's own has no machine yet, so it serves nothing),
+	// the database, whichever kind, and the image build.
+	SwitchFirst: func(app string) []string {
+		db := databaseApp(app)
+		return []string{
+			"**flyio:index:App::*", "**flyio:index:ManagedPostgres::*", "**flyio:index:Volume::*",
+			"**flyio:index:AppSecrets::" + db + "-secrets", "**flyio:index:MachineGroup::" + db + "-machines",
+			"**docker:index/image:Image::*",
+		}
+	},
+	// The Fly token is the only credential of Fly's registry.
+	OwnImage: func(ref string, values map[string]string) string {
+		registry := cmp.Or(values["flyRegistry"], "registry.fly.io")
+		if host, _, _ := strings.Cut(ref, "/"); host == registry {
+			return "it is in Fly's registry (" + registry + "), which only Fly's machines can pull from"
+		}
+		return ""
+	},
+	Owns: func(string) []string {
+		return []string{"**flyio:index:**", "**docker:index/image:Image::*", "**emothe:index:DestroyGuard::*"}
+	},
 	Load: func(r *stack.Reader, cfg *stack.Config) stack.Deployer {
 		c := Read(r, cfg)
 		if r.Failed() {

@@ -11,10 +11,13 @@ import (
 )
 
 // keep is how a protected database's resources are registered: Pulumi
-// refuses to delete them, and a destroy leaves them in Fly.
-func (s *steps) keep(b *base) []pulumi.ResourceOption {
+// refuses to delete them, and a destroy (or a switch to another backend,
+// once they are unprotected) leaves them in Fly, all of them: a Postgres
+// machine's app, volume, password and machine, so the database stays
+// reachable, not only its disk.
+func (s *steps) keep(b *base, opts ...pulumi.ResourceOption) []pulumi.ResourceOption {
 	p := s.plan.Database.Protect
-	return b.with(pulumi.Protect(p), pulumi.RetainOnDelete(p))
+	return append(b.with(pulumi.Protect(p), pulumi.RetainOnDelete(p)), opts...)
 }
 
 // managedPostgres is a Fly Managed Postgres cluster attached to the app: the
@@ -61,12 +64,12 @@ func (s *steps) machinePostgres(ctx *pulumi.Context, b *base, m MachinePostgres)
 	sec, err := flyio.NewAppSecrets(ctx, m.App+"-secrets", &flyio.AppSecretsArgs{
 		App:    app.Name,
 		Values: pulumi.StringMap{postgres.EnvPassword: secret(password)},
-	}, b.opts...)
+	}, s.keep(b)...)
 	if err != nil {
 		return nil, fmt.Errorf("secrets of %s: %w", m.App, err)
 	}
 	image := pulumi.String(m.Machines.Config.Image).ToStringOutput()
-	grp, err := b.group(ctx, m.App+"-machines", app.Name, m.Machines, image, sec.Version, []pulumi.Resource{vol, sec})
+	grp, err := b.group(ctx, m.App+"-machines", app.Name, m.Machines, image, sec.Version, s.keep(b, pulumi.DependsOn([]pulumi.Resource{vol, sec})))
 	if err != nil {
 		return nil, err
 	}

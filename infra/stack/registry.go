@@ -24,6 +24,22 @@ type Platform struct {
 	// destroy on its own (retainOnDelete): its destroy removes everything
 	// else and is not refused.
 	RetainsData bool
+	// SwitchFirst names what a switch to this backend (`make switch`)
+	// creates before the data moves in, while the old backend still
+	// serves: the database and what it needs, and the image, none of which
+	// serves users. They are URN globs for `pulumi up --target` (`*`
+	// matches within a part of the URN, `**` across parts), given
+	// emothe:appName.
+	SwitchFirst func(appName string) []string
+	// Owns names every resource the backend registers, as URN globs like
+	// SwitchFirst's: a switch to this backend creates them all (the app
+	// included) before anything of the old backend is deleted.
+	Owns func(appName string) []string
+	// OwnImage says why image reference ref, on a stack of this backend
+	// whose settings (by key without the namespace) are values, runs on
+	// this backend alone, or "" when another backend can pull it too: a
+	// switch away drops such a pin.
+	OwnImage func(ref string, values map[string]string) string
 	// Load reads the backend's settings with r, validates them against
 	// cfg, recording every problem in r, and plans the deployment. It
 	// registers nothing; its Deployer does, and only for a stack without

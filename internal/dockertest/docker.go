@@ -55,6 +55,27 @@ func RequireEngine(tb testing.TB) {
 	}
 }
 
+// The local stack's Postgres and Caddy images, which `make tools` builds from
+// Debian's packages (images/, scripts/localimages.sh) since no image can be
+// pulled here: what a Compose stack under test names in emothe:postgresImage
+// and emothe:proxyImage.
+const (
+	LocalPostgres = "emothe-local/postgres:15"
+	LocalCaddy    = "emothe-local/caddy:2.6"
+)
+
+// RequireLocalImages fails the test when the engine lacks LocalPostgres or
+// LocalCaddy, saying how to build them.
+func RequireLocalImages(tb testing.TB) {
+	tb.Helper()
+	RequireEngine(tb)
+	for _, ref := range []string{LocalPostgres, LocalCaddy} {
+		if _, err := Docker(context.Background(), "image", "inspect", "--format", "{{.Id}}", ref); err != nil {
+			tb.Fatalf("image %s is missing: run `make tools` (%v)", ref, err)
+		}
+	}
+}
+
 // BuilderImage is the first base image of the repository's Dockerfile, a
 // Debian bookworm with a shell that `make tools` guarantees locally, for
 // tests that need some image without pulling one.

@@ -21,12 +21,19 @@ import (
 // resource the configuration has passed, and nothing after is judged: that
 // is the engine's run.
 func Check(ctx context.Context, st auto.Stack, program pulumi.RunFunc) error {
-	if program == nil {
-		program = infra.Run
-	}
 	all, err := st.GetAllConfig(ctx)
 	if err != nil {
 		return err
+	}
+	return CheckConfig(st.Name(), all, program)
+}
+
+// CheckConfig is Check of the configuration all of stack name, which need
+// not be the stack's own yet: a switch checks the configuration it is about
+// to write.
+func CheckConfig(name string, all auto.ConfigMap, program pulumi.RunFunc) error {
+	if program == nil {
+		program = infra.Run
 	}
 	config := map[string]string{}
 	var secret []string
@@ -37,7 +44,7 @@ func Check(ctx context.Context, st auto.Stack, program pulumi.RunFunc) error {
 		}
 	}
 	m := &registrations{}
-	err = pulumi.RunErr(program, pulumi.WithMocks(stack.Namespace, st.Name(), m), func(info *pulumi.RunInfo) {
+	err := pulumi.RunErr(program, pulumi.WithMocks(stack.Namespace, name, m), func(info *pulumi.RunInfo) {
 		info.Config, info.ConfigSecretKeys, info.DryRun = config, secret, true
 	})
 	if m.seen.Load() {

@@ -2,8 +2,8 @@ package stackctl
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
@@ -38,26 +38,14 @@ func Destroy(ctx context.Context, st auto.Stack, opts ...optdestroy.Option) ([]s
 
 // retained lists the stack's resources that a delete leaves in place.
 func retained(ctx context.Context, st auto.Stack) ([]string, error) {
-	dep, err := st.Export(ctx)
+	all, err := resources(ctx, st)
 	if err != nil {
-		return nil, fmt.Errorf("reading the state of %s: %w", st.Name(), err)
-	}
-	var state struct {
-		Resources []struct {
-			URN            string `json:"urn"`
-			Type           string `json:"type"`
-			RetainOnDelete bool   `json:"retainOnDelete"`
-		} `json:"resources"`
-	}
-	if len(dep.Deployment) > 0 {
-		if err := json.Unmarshal(dep.Deployment, &state); err != nil {
-			return nil, fmt.Errorf("reading the state of %s: %w", st.Name(), err)
-		}
+		return nil, err
 	}
 	var kept []string
-	for _, r := range state.Resources {
-		if r.RetainOnDelete {
-			kept = append(kept, r.Type+" "+urnName(r.URN))
+	for _, urn := range slices.Sorted(maps.Keys(all)) {
+		if r := all[urn]; r.RetainOnDelete {
+			kept = append(kept, r.Type+" "+r.name())
 		}
 	}
 	return kept, nil

@@ -93,6 +93,7 @@ func (p project) ids(tb testing.TB, service string) []string {
 }
 
 func TestComposeStack(t *testing.T) {
+	t.Parallel()
 	imgs := buildImages(t)
 	p := newProject(t, imgs.appA)
 	s := newStack(t, p.config, stackSecrets())

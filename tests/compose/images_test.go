@@ -1,19 +1,16 @@
 package compose
 
 import (
-	"context"
 	"sync"
 	"testing"
 
 	"github.com/emothe/emothe/internal/dockertest"
 )
 
-// The Postgres and Caddy images of the local stack, which `make tools`
-// builds from Debian's packages (images/, scripts/localimages.sh) since no
-// image can be pulled here.
+// The Postgres and Caddy images of the local stack.
 const (
-	postgresImage = "emothe-local/postgres:15"
-	proxyImage    = "emothe-local/caddy:2.6"
+	postgresImage = dockertest.LocalPostgres
+	proxyImage    = dockertest.LocalCaddy
 )
 
 // images are the IDs of the app images the suite runs, built once per binary.
@@ -31,12 +28,7 @@ var built struct {
 
 func buildImages(tb testing.TB) images {
 	tb.Helper()
-	dockertest.RequireEngine(tb)
-	for _, ref := range []string{postgresImage, proxyImage} {
-		if _, err := dockertest.Docker(context.Background(), "image", "inspect", "--format", "{{.Id}}", ref); err != nil {
-			tb.Fatalf("image %s is missing: run `make tools` (%v)", ref, err)
-		}
-	}
+	dockertest.RequireLocalImages(tb)
 	built.once.Do(func() {
 		built.imgs.appA = dockertest.Build(tb, "emothe:compose-test-a", "VERSION=compose-a", "REVISION=compose-test")
 		built.imgs.appB = dockertest.Build(tb, "emothe:compose-test-b", "VERSION=compose-b", "REVISION=compose-test")

@@ -32,6 +32,7 @@ import (
 // state lacks is adopted by the next up, and objects that are not the
 // project's are never touched.
 func TestInterruptedRunsRecover(t *testing.T) {
+	t.Parallel() // it kills its own stack's pulumi only
 	imgs := buildImages(t)
 	p := newProject(t, imgs.appA)
 	s := newStack(t, p.config, stackSecrets())
@@ -154,7 +155,7 @@ func (s *stack) killed(t testing.TB, op func(context.Context) error, at func() b
 		case <-tick.C:
 		}
 	}
-	killed := testenv.KillChildren("pulumi")
+	killed := testenv.KillChildren("pulumi", s.name)
 	require.NotEmpty(t, killed, "no pulumi process to kill")
 	err := <-done
 	require.Error(t, err, "the killed run")

@@ -15,8 +15,10 @@ import (
 // TestRollbackUnderLoad is `make rollback` on the Compose backend: after
 // two releases, the rollback puts the first one's image back through the
 // normal rollout, release command included, while 50 requests a second go
-// through the proxy, and not one fails.
+// through the proxy, and not one fails. Its stack is then the source of
+// `make move-data` (testMoveData).
 func TestRollbackUnderLoad(t *testing.T) {
+	t.Parallel()
 	imgs := buildImages(t)
 	p := newProject(t, imgs.appA)
 	s := newStack(t, p.config, stackSecrets())
@@ -49,4 +51,6 @@ func TestRollbackUnderLoad(t *testing.T) {
 	assert.Equal(t, imgs.appA+" 0", dockertest.Inspect(t, migrate, "{{.Image}} {{.State.ExitCode}}"),
 		"the release command ran the first release's migrations, and they passed")
 	s.requireNoChanges(t)
+
+	t.Run("make move-data to a second stack", func(t *testing.T) { testMoveData(t, imgs, s, p) })
 }

@@ -25,9 +25,11 @@ import (
 // leaves nothing behind. The domain shape goes through the plain CLI, as
 // `pulumi up --stack <name>` runs it: the Go language host compiles main.go.
 func TestStackShapes(t *testing.T) {
+	t.Parallel()
 	imgs := buildImages(t)
 
 	t.Run("with a domain, through the plain CLI", func(t *testing.T) {
+		t.Parallel()
 		p := newProject(t, imgs.appA)
 		p.config["domain"] = p.name + ".example.org"
 		p.config["acmeEmail"] = "ops@example.org"
@@ -51,6 +53,7 @@ func TestStackShapes(t *testing.T) {
 	})
 
 	t.Run("with an external database", func(t *testing.T) {
+		t.Parallel()
 		p := newProject(t, imgs.appA)
 		secrets := stackSecrets()
 		delete(secrets, "databasePassword")
@@ -65,6 +68,7 @@ func TestStackShapes(t *testing.T) {
 	})
 
 	t.Run("protected: destroy keeps the data and says so", func(t *testing.T) {
+		t.Parallel()
 		p := newProject(t, imgs.appA)
 		p.config["protectDatabase"] = "true"
 		s := newStack(t, p.config, stackSecrets())
@@ -91,6 +95,7 @@ func TestStackShapes(t *testing.T) {
 	})
 
 	t.Run("with a registry", func(t *testing.T) {
+		t.Parallel()
 		p := newProject(t, "")
 		delete(p.config, "image")
 		p.config["registry"] = "127.0.0.1:5000/" + p.name

@@ -51,7 +51,7 @@ func TestInterruptedFlyRunsRecover(t *testing.T) {
 
 	step(t, "killed with its plugin during the first up, while the Postgres machine boots", func(t *testing.T) {
 		db := s.App + "-db"
-		killed(t, env, waitingAfter("Machines_create", db, 1), true, func(ctx context.Context) error {
+		killed(t, env, s, waitingAfter("Machines_create", db, 1), true, func(ctx context.Context) error {
 			_, err := stackctl.Up(ctx, s.St, optup.SuppressProgress())
 			return err
 		})
@@ -70,7 +70,7 @@ func TestInterruptedFlyRunsRecover(t *testing.T) {
 		// runner that dies takes its whole process tree), so nothing
 		// cleans up: the machine stays created.
 		env.SetFaults(t, flyfake.Faults{TransientRate: 1, Operations: []string{"Machines_start"}})
-		killed(t, env, answered("Machines_start", s.App, 2), true, func(ctx context.Context) error {
+		killed(t, env, s, answered("Machines_start", s.App, 2), true, func(ctx context.Context) error {
 			_, err := stackctl.Up(ctx, s.St, optup.SuppressProgress())
 			return err
 		})
@@ -98,7 +98,7 @@ func TestInterruptedFlyRunsRecover(t *testing.T) {
 		// Fly fails the machines' destroys until the kill, which lands
 		// while the provider retries them.
 		env.SetFaults(t, flyfake.Faults{TransientRate: 1, Operations: []string{"Machines_delete"}})
-		killed(t, env, answered("Machines_delete", s.App, 2), false, func(ctx context.Context) error {
+		killed(t, env, s, answered("Machines_delete", s.App, 2), false, func(ctx context.Context) error {
 			_, err := stackctl.Destroy(ctx, s.St)
 			return err
 		})
@@ -160,7 +160,7 @@ func TestInterruptedBluegreenRecovers(t *testing.T) {
 func killedBluegreen(t testing.TB, env *harness.Env, s *harness.Stack, count int) {
 	t.Helper()
 	s.SetConfig(t, auto.ConfigMap{"emothe:image": {Value: image2}})
-	killed(t, env, waitingAfter("Machines_create", s.App, 1+count), true, func(ctx context.Context) error {
+	killed(t, env, s, waitingAfter("Machines_create", s.App, 1+count), true, func(ctx context.Context) error {
 		_, err := stackctl.Up(ctx, s.St, optup.SuppressProgress())
 		return err
 	})
@@ -198,17 +198,17 @@ func waitingAfter(operation, app string, n int) func([]flyfake.Call) bool {
 // first call that satisfies at.
 func killedUp(t testing.TB, env *harness.Env, s *harness.Stack, at func([]flyfake.Call) bool) {
 	t.Helper()
-	killed(t, env, at, false, func(ctx context.Context) error {
+	killed(t, env, s, at, false, func(ctx context.Context) error {
 		_, err := stackctl.Up(ctx, s.St, optup.SuppressProgress())
 		return err
 	})
 }
 
-// killed runs op and SIGKILLs the `pulumi` process it started as soon as the
-// fake has recorded a call satisfying at, and its provider plugin with it
+// killed runs op and SIGKILLs the `pulumi` process it started for s as soon
+// as the fake has recorded a call satisfying at, and its provider plugin with it
 // when withPlugin; then it waits until the plugin of the killed engine has
 // exited (by itself, unless killed).
-func killed(t testing.TB, env *harness.Env, at func([]flyfake.Call) bool, withPlugin bool, op func(context.Context) error) {
+func killed(t testing.TB, env *harness.Env, s *harness.Stack, at func([]flyfake.Call) bool, withPlugin bool, op func(context.Context) error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -236,7 +236,7 @@ func killed(t testing.TB, env *harness.Env, at func([]flyfake.Call) bool, withPl
 	if withPlugin { // frozen first: neither they nor the engine see the other go
 		signal(syscall.SIGSTOP)
 	}
-	require.NotEmpty(t, testenv.KillChildren("pulumi"), "no pulumi process to kill")
+	require.NotEmpty(t, testenv.KillChildren("pulumi", s.Name), "no pulumi process to kill")
 	if withPlugin {
 		signal(syscall.SIGKILL)
 	}

@@ -1,6 +1,6 @@
 // Command stack runs one operation on a stack of this project through the
 // Automation API (see internal/stackctl): `make up`, `preview`, `destroy`,
-// `drift`, `secrets`, `stack` and `rollback` call it, and the workflows in
+// `drift`, `secrets`, `stack`, `rollback`, `move-data` and `switch` call it, and the workflows in
 // .github/workflows call it for preview, up, rollback and drift.
 package main
 
@@ -12,11 +12,13 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 
+	"github.com/emothe/emothe/internal/datamove"
 	"github.com/emothe/emothe/internal/stackctl"
 )
 
@@ -27,6 +29,8 @@ type options struct {
 	backend string // stack: the new stack's backend
 	to      string // rollback: the image to put back
 	summary string // preview: where to write the plan's Markdown summary
+	from    string // move-data: the stack whose database is copied
+	force   bool   // move-data: overwrite a target that holds data
 }
 
 func main() {
@@ -35,10 +39,12 @@ func main() {
 	flag.BoolVar(&o.refresh, "refresh", false, "up: refresh the stack from the real resources first, so the update also undoes drift")
 	flag.StringVar(&o.rotate, "rotate", "", "secrets: regenerate this secret setting (e.g. secretKeyBase) even though it is set")
 	flag.StringVar(&o.backend, "backend", "fly", "stack: the new stack's backend")
-	flag.StringVar(&o.to, "to", "", "rollback: the image to put back (name@sha256:…); default: the previous successful release's")
+	flag.StringVar(&o.to, "to", "", "rollback: the image to put back (name@sha256:…); default: the previous successful release's; move-data: the stack whose database is replaced; switch: the backend to move the stack to (fly or compose)")
+	flag.StringVar(&o.from, "from", "", "move-data: the stack whose database is copied")
+	flag.BoolVar(&o.force, "force", false, "move-data: overwrite the target's database although it holds data; switch: switch a stack whose database is not protected, deleting it once copied")
 	flag.StringVar(&o.summary, "summary", "", "preview: also write the plan's summary, risks first, as Markdown to this file")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: stack [flags] up|preview|destroy|drift|secrets|stack|rollback")
+		fmt.Fprintln(os.Stderr, "usage: stack [flags] up|preview|destroy|drift|secrets|stack|rollback|move-data|switch")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -56,7 +62,7 @@ func main() {
 
 func run(ctx context.Context, o options, op string) error {
 	switch op {
-	case "up", "preview", "destroy", "drift", "secrets", "rollback":
+	case "up", "preview", "destroy", "drift", "secrets", "rollback", "switch":
 	case "stack":
 		if _, err := stackctl.Create(ctx, ".", o.stack, o.backend); err != nil {
 			return err
@@ -64,8 +70,16 @@ func run(ctx context.Context, o options, op string) error {
 		fmt.Printf("created stack %s (backend %s): Pulumi.%s.yaml lists its settings; next: make secrets STACK=%s, then make up STACK=%s\n",
 			o.stack, o.backend, o.stack, o.stack, o.stack)
 		return nil
+	case "move-data":
+		rep, err := stackctl.MoveData(ctx, ".", o.from, o.to, datamove.Options{Force: o.force, Out: os.Stdout})
+		if err != nil {
+			return err
+		}
+		fmt.Printf("moved %d rows (%d tables, %.1f MB) from stack %s to stack %s in %s\n",
+			rep.Rows, len(rep.Tables), float64(rep.Bytes)/1e6, o.from, o.to, rep.Duration.Round(time.Millisecond))
+		return nil
 	default:
-		return fmt.Errorf("unknown operation %q: want up, preview, destroy, drift, secrets, stack or rollback", op)
+		return fmt.Errorf("unknown operation %q: want up, preview, destroy, drift, secrets, stack, rollback, move-data or switch", op)
 	}
 	if o.stack == stackctl.LocalStack && op != "destroy" {
 		made, err := stackctl.EnsureLocalStackFile(".")
@@ -89,7 +103,8 @@ func run(ctx context.Context, o options, op string) error {
 	}
 	// A configuration the program refuses stops here, in one line, before
 	// the engine runs and writes anything. (drift reports it in its JSON.)
-	if op != "destroy" && op != "drift" {
+	// (switch checks the configuration it is about to write.)
+	if op != "destroy" && op != "drift" && op != "switch" {
 		if err := stackctl.Check(ctx, st, nil); err != nil {
 			return err
 		}
@@ -115,6 +130,8 @@ func run(ctx context.Context, o options, op string) error {
 			upOpts = append(upOpts, optup.Refresh())
 		}
 		_, err = stackctl.Up(ctx, st, upOpts...)
+	case "switch":
+		err = stackctl.Switch(ctx, st, stackctl.SwitchOptions{To: o.to, Force: o.force, Out: os.Stdout, Up: upOpts})
 	case "rollback":
 		_, err = stackctl.Rollback(ctx, st, o.to, os.Stdout, upOpts...)
 	case "preview":

@@ -99,7 +99,7 @@ func NewFly(tb testing.TB, opts flyfake.Options) *Env {
 func newEnv(tb testing.TB, opts flyfake.Options, onFly *realFly) *Env {
 	tb.Helper()
 	root := testenv.RepoRoot(tb)
-	cli := requirePulumi(tb)
+	cli := PulumiCLI(tb)
 	plugin.once.Do(func() { plugin.dir, plugin.err = buildPlugin(root) })
 	if plugin.err != nil {
 		tb.Fatalf("building the flyio provider plugin: %v", plugin.err)
@@ -111,9 +111,25 @@ func newEnv(tb testing.TB, opts flyfake.Options, onFly *realFly) *Env {
 		tb.Fatal(err)
 	}
 	tb.Setenv("PATH", filepath.Dir(cli)+string(os.PathListSeparator)+os.Getenv("PATH"))
-	// The fresh home shares the user's plugins: pulumi-docker's, which the
-	// program's SDK asks for, is installed there by `make tools` and cannot
-	// be downloaded here.
+	tb.Setenv("PULUMI_HOME", PulumiHome(tb, dir))
+	tb.Setenv("PULUMI_BACKEND_URL", "file://"+state)
+	tb.Setenv("PULUMI_CONFIG_PASSPHRASE", Passphrase)
+	tb.Setenv("PULUMI_SKIP_UPDATE_CHECK", "true")
+	// The provider takes its API and token from the stack's config alone,
+	// never from the caller's environment (real Fly's token was read above).
+	tb.Setenv("FLY_API_TOKEN", "")
+	tb.Setenv("FLY_FLAPS_BASE_URL", "")
+
+	fake, url := ServeFake(tb, opts)
+	return &Env{Root: root, Dir: dir, Fake: fake, APIURL: url, real: onFly}
+}
+
+// PulumiHome makes a fresh Pulumi home in dir, for commands that must not
+// touch the user's (`pulumi login` writes there), and returns it. It shares
+// the user's plugins: pulumi-docker's, which the program's SDK asks for, is
+// installed there by `make tools` and cannot be downloaded here.
+func PulumiHome(tb testing.TB, dir string) string {
+	tb.Helper()
 	home := filepath.Join(dir, "pulumi-home")
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		tb.Fatal(err)
@@ -125,15 +141,14 @@ func newEnv(tb testing.TB, opts flyfake.Options, onFly *realFly) *Env {
 	if err := os.Symlink(plugins, filepath.Join(home, "plugins")); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Setenv("PULUMI_HOME", home)
-	tb.Setenv("PULUMI_BACKEND_URL", "file://"+state)
-	tb.Setenv("PULUMI_CONFIG_PASSPHRASE", Passphrase)
-	tb.Setenv("PULUMI_SKIP_UPDATE_CHECK", "true")
-	// The provider takes its API and token from the stack's config alone,
-	// never from the caller's environment (real Fly's token was read above).
-	tb.Setenv("FLY_API_TOKEN", "")
-	tb.Setenv("FLY_FLAPS_BASE_URL", "")
+	return home
+}
 
+// ServeFake serves a fake with opts on 127.0.0.1 until the test ends, and
+// returns it with its base URL. It touches no environment, so tests that
+// run commands with an environment of their own can call it in parallel.
+func ServeFake(tb testing.TB, opts flyfake.Options) (*flyfake.Fake, string) {
+	tb.Helper()
 	fake := flyfake.New(opts)
 	srv := httptest.NewServer(fake) // 127.0.0.1 on a free port
 	tb.Cleanup(srv.Close)
@@ -147,7 +162,7 @@ func newEnv(tb testing.TB, opts flyfake.Options, onFly *realFly) *Env {
 			tb.Errorf("answers of the fake that break Fly's API spec: %+v", v)
 		}
 	})
-	return &Env{Root: root, Dir: dir, Fake: fake, APIURL: srv.URL, real: onFly}
+	return fake, srv.URL
 }
 
 // Token is the API token the stacks are configured with.
@@ -193,8 +208,8 @@ func (e *Env) Images(onFake [2]string) [2]string {
 	return onFake
 }
 
-// requirePulumi finds the Pulumi CLI on PATH or where `make tools` puts it.
-func requirePulumi(tb testing.TB) string {
+// PulumiCLI finds the Pulumi CLI on PATH or where `make tools` puts it.
+func PulumiCLI(tb testing.TB) string {
 	tb.Helper()
 	if p, err := exec.LookPath("pulumi"); err == nil {
 		return p
