@@ -2,6 +2,7 @@ package machines
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -113,4 +114,38 @@ func (r *rollout) retireSurplus(ctx context.Context, machines []GroupMachine) er
 	}
 	defer release()
 	return r.switchOver(ctx, machines, leases)
+}
+
+// readyAdopted waits until the running machines of the group that a create
+// finds already there (an interrupted create launched them, and its wait
+// for them died with it) are started and healthy, as their launch would
+// have; one that does not become ready is destroyed, so the rollout that
+// follows launches it again instead of taking it for a good one. Machines
+// of another config are left to the rollout, which updates them.
+func readyAdopted(ctx context.Context, client fly.Client, in Args, say func(string, ...any)) error {
+	ms, err := groupMachines(ctx, client, in.App, in.ProcessGroup)
+	if err != nil || len(ms) == 0 {
+		return err
+	}
+	r, err := newRollout(client, in, ms, 0, say)
+	if err != nil {
+		return err
+	}
+	want := digest(r.group)
+	var adopted []GroupMachine
+	for _, m := range ms {
+		if g := observe(m); g.ConfigDigest == want && slices.Contains(running, g.State) {
+			adopted = append(adopted, g)
+		}
+	}
+	return each(adopted, parallel, func(_ int, m GroupMachine) error {
+		say("machine %s (%s): launched by an interrupted create, waiting until it is ready", m.ID, m.Region)
+		err := r.ready(ctx, m.ID, m.Region, m.InstanceID)
+		if err == nil {
+			return nil
+		}
+		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		return errors.Join(err, destroyLeased(cleanup, client, in.App, m.ID))
+	})
 }
