@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -225,8 +223,8 @@ func killed(t testing.TB, env *harness.Env, s *harness.Stack, at func([]flyfake.
 		}
 	}
 	var plugins []int
-	for _, engine := range children(os.Getpid(), "pulumi") {
-		plugins = append(plugins, children(engine, "pulumi-resource")...)
+	for _, engine := range testenv.Children(os.Getpid(), "pulumi") {
+		plugins = append(plugins, testenv.Children(engine, "pulumi-resource")...)
 	}
 	signal := func(sig syscall.Signal) {
 		for _, pid := range plugins {
@@ -243,7 +241,7 @@ func killed(t testing.TB, env *harness.Env, s *harness.Stack, at func([]flyfake.
 	require.Error(t, <-done, "the killed run")
 	require.NotEmpty(t, plugins, "the engine ran no provider plugin")
 	for _, pid := range plugins {
-		for running(pid) {
+		for testenv.Running(pid) {
 			select {
 			case <-ctx.Done():
 				t.Fatalf("provider plugin %d outlived its killed engine", pid)
@@ -340,44 +338,4 @@ func inventoryIsState(t testing.TB, env *harness.Env, s *harness.Stack) {
 		}
 	}
 	assert.Equal(t, state, fake, "the state's objects (expected) and the fake's (actual)")
-}
-
-// children are the pids of ppid's children whose command name is comm (as
-// /proc/<pid>/stat has it, cut at 15 characters).
-func children(ppid int, comm string) []int {
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	var out []int
-	for _, f := range stats {
-		name, state, parent, ok := stat(f)
-		if ok && name == comm && state != "Z" && parent == ppid {
-			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(f)))
-			out = append(out, pid)
-		}
-	}
-	return out
-}
-
-// running reports whether pid runs: it exists and is no zombie (an orphan's
-// new parent may never reap it).
-func running(pid int) bool {
-	_, state, _, ok := stat(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	return ok && state != "Z"
-}
-
-func stat(path string) (comm, state string, ppid int, ok bool) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", "", 0, false
-	}
-	s := string(b)
-	open, closing := strings.Index(s, "("), strings.LastIndex(s, ")")
-	if open < 0 || closing < open {
-		return "", "", 0, false
-	}
-	fields := strings.Fields(s[closing+1:]) // state, ppid, …
-	if len(fields) < 2 {
-		return "", "", 0, false
-	}
-	ppid, _ = strconv.Atoi(fields[1])
-	return s[open+1 : closing], fields[0], ppid, true
 }
