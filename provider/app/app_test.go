@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/emothe/emothe/provider/flyapi"
 	"github.com/emothe/emothe/provider/flyfake"
 	"github.com/emothe/emothe/provider/internal/flytest"
 )
@@ -115,16 +116,37 @@ func TestBadNameFailsCheck(t *testing.T) {
 	assert.Contains(t, failures["name"], "lower-case letters, digits and dashes")
 }
 
-func TestNameTakenSaysSo(t *testing.T) {
+// A create that Fly carried out but whose answer died with the killed
+// engine leaves an empty app that the state does not hold; the next create
+// adopts it rather than failing on name_taken.
+func TestCreateAdoptsTheEmptyAppAnInterruptedCreateLeft(t *testing.T) {
 	t.Parallel()
 	env := flytest.New(t, flyfake.Options{})
-	env.Create(t, token, map[string]any{"name": "emothe-web"})
+	left, err := env.Client.CreateApp(t.Context(), flyapi.CreateAppRequest{Name: new("emothe-web"), OrgSlug: new("personal")})
+	require.NoError(t, err)
+
+	id, _, out := env.Create(t, token, map[string]any{"name": "emothe-web"})
+	assert.Equal(t, "emothe-web", id)
+	assert.Equal(t, *left.Id, flytest.Plain(out, "appId"), "the app the interrupted create made")
+	assert.Len(t, apps(env.Fake), 1)
+}
+
+// An app of that name that holds anything is not what an interrupted create
+// leaves: the create fails, naming the setting and the fixes.
+func TestNameTakenByAnAppInUseSaysSo(t *testing.T) {
+	t.Parallel()
+	env := flytest.New(t, flyfake.Options{})
+	_, err := env.Client.CreateApp(t.Context(), flyapi.CreateAppRequest{Name: new("emothe-web"), OrgSlug: new("personal")})
+	require.NoError(t, err)
+	_, err = env.Client.AssignIP(t.Context(), "emothe-web", flyapi.AssignIPRequest{Type: new("v6")})
+	require.NoError(t, err)
 	check, err := env.Server.Check(p.CheckRequest{Urn: flytest.URN(token), Inputs: flytest.Props(map[string]any{"name": "emothe-web"})})
 	require.NoError(t, err)
 	_, err = env.Server.Create(p.CreateRequest{Urn: flytest.URN(token), Properties: check.Inputs})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "name_taken")
-	assert.Contains(t, err.Error(), "choose another name")
+	for _, want := range []string{"name_taken", "1 IP address(es)", "emothe:appName", "pulumi import flyio:index:App"} {
+		assert.Contains(t, err.Error(), want)
+	}
 }
 
 func TestGoneAppIsDeletedAndReadAsGone(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	p "github.com/pulumi/pulumi-go-provider"
@@ -66,6 +67,9 @@ func create(ctx context.Context, client fly.Client, in Args) (infer.CreateRespon
 		OrgSlug: &in.Org,
 		Network: opt.NonZero(in.Network),
 	})
+	if taken(err) {
+		err = adopt(ctx, client, in, err)
+	}
 	if err != nil {
 		return infer.CreateResponse[State]{}, fmt.Errorf("creating app %q in org %q: %w", in.Name, in.Org, hint(err))
 	}
@@ -136,11 +140,65 @@ func state(in Args, got flyapi.App) State {
 	}
 }
 
+// taken reports Fly's name_taken answer to a create.
+func taken(err error) bool {
+	var apiErr *fly.APIError
+	return errors.As(err, &apiErr) && apiErr.Code == "name_taken"
+}
+
 // hint adds the fix to Fly's terse name_taken error.
 func hint(err error) error {
-	var apiErr *fly.APIError
-	if errors.As(err, &apiErr) && apiErr.Code == "name_taken" {
-		return fmt.Errorf("%w: app names are global across Fly; choose another name", err)
+	if taken(err) {
+		return fmt.Errorf("%w: app names are global across Fly; choose another name (the App's name; emothe:appName "+
+			"in an Emothe stack), or adopt the existing app with `pulumi import flyio:index:App <resource name> <app>` "+
+			"(docs/adopting.md)", err)
 	}
 	return err
+}
+
+// adopt takes over an app of our name that an earlier, interrupted create
+// made: Pulumi never recorded it, so the next `up` creates it again and Fly
+// answers name_taken. Apps carry no metadata to mark them as ours, so what an
+// interrupted create leaves is recognized by what it is: an app our token
+// reads (another organization's answers 403), in the organization asked for,
+// holding no machine, volume, IP address or secret
+// (docs/fly-api.md#interrupted-creates). Anything else stays an error.
+func adopt(ctx context.Context, client fly.Client, in Args, takenErr error) error {
+	got, err := client.GetApp(ctx, in.Name)
+	if err != nil {
+		return takenErr // another organization's, or unreadable: not ours to adopt
+	}
+	if org := opt.Val(opt.Val(got.Organization).Slug); org != "" && in.Org != fly.PersonalOrg && org != in.Org {
+		return fmt.Errorf("%w: app %q belongs to organization %q, not %q", takenErr, in.Name, org, in.Org)
+	}
+	var held []string
+	count := func(what string, n int, err error) error {
+		if n > 0 {
+			held = append(held, fmt.Sprintf("%d %s", n, what))
+		}
+		return err
+	}
+	ms, err := client.ListMachines(ctx, in.Name)
+	if err = count("machine(s)", len(ms), err); err != nil {
+		return errors.Join(takenErr, err)
+	}
+	vs, err := client.ListVolumes(ctx, in.Name)
+	if err = count("volume(s)", len(vs), err); err != nil {
+		return errors.Join(takenErr, err)
+	}
+	ips, err := client.ListIPs(ctx, in.Name)
+	if err = count("IP address(es)", len(ips), err); err != nil {
+		return errors.Join(takenErr, err)
+	}
+	secrets, err := client.ListSecrets(ctx, in.Name)
+	if err = count("secret(s)", len(secrets), err); err != nil {
+		return errors.Join(takenErr, err)
+	}
+	if len(held) > 0 {
+		return fmt.Errorf("%w: app %q already exists and holds %s, so it is not what an interrupted create leaves",
+			takenErr, in.Name, strings.Join(held, ", "))
+	}
+	p.GetLogger(ctx).Infof("app %q already exists, empty, in organization %q: adopting what an interrupted create left",
+		in.Name, opt.Val(opt.Val(got.Organization).Slug))
+	return nil
 }

@@ -29,7 +29,7 @@ func (c *APIClient) AssignIP(ctx context.Context, app string, req flyapi.AssignI
 			}
 			got, found, err := createdSince(before, after,
 				func(a flyapi.IPAssignment) string { return str(a.Ip) },
-				func(a flyapi.IPAssignment) bool { return ipMatches(a, req) })
+				func(a flyapi.IPAssignment) bool { return IPMatches(a, req) })
 			ip = got
 			return found, err
 		},
@@ -37,7 +37,8 @@ func (c *APIClient) AssignIP(ctx context.Context, app string, req flyapi.AssignI
 	return ip, err
 }
 
-func ipMatches(a flyapi.IPAssignment, req flyapi.AssignIPRequest) bool {
+// IPMatches reports whether assignment a is of the kind req asks for.
+func IPMatches(a flyapi.IPAssignment, req flyapi.AssignIPRequest) bool {
 	addr, err := netip.ParseAddr(str(a.Ip))
 	if err != nil {
 		return false

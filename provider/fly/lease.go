@@ -45,7 +45,7 @@ func (c *APIClient) AcquireLease(ctx context.Context, app, id string, ttl time.D
 	}
 	l := c.newLease(app, id, ttl)
 	sent := l.clock()
-	nonce, err := c.postLease(ctx, app, id, ttl, "", http.StatusConflict)
+	nonce, err := c.acquire(ctx, app, id, ttl)
 	if err != nil {
 		return nil, fmt.Errorf("acquiring the lease on machine %s: %w", id, err)
 	}
@@ -159,7 +159,7 @@ func (l *Lease) Nonce(ctx context.Context) (string, error) {
 		return nonce, nil
 	}
 	sent := l.clock()
-	nonce, err := l.c.postLease(ctx, l.app, l.id, l.ttl, "", http.StatusConflict)
+	nonce, err := l.c.acquire(ctx, l.app, l.id, l.ttl)
 	if err != nil {
 		return "", fmt.Errorf("the lease on machine %s expired and taking it again failed: %w", l.id, err)
 	}
@@ -202,7 +202,8 @@ func wholeSeconds(ttl time.Duration) time.Duration {
 }
 
 // postLease creates (nonce empty) or refreshes a lease. The TTL goes in the
-// JSON body as the spec says, not as fly-go's ?ttl= query.
+// JSON body as the spec says, not as fly-go's ?ttl= query; the description
+// names this process (Holder).
 func (c *APIClient) postLease(ctx context.Context, app, id string, ttl time.Duration, nonce string, retryOn ...int) (string, error) {
 	secs := int(wholeSeconds(ttl) / time.Second)
 	var params flyapi.MachinesCreateLeaseParams
@@ -212,7 +213,7 @@ func (c *APIClient) postLease(ctx context.Context, app, id string, ttl time.Dura
 	var resp leaseAnswer
 	err := c.do(ctx, call{
 		send: func(ctx context.Context) (*http.Response, error) {
-			return c.api.MachinesCreateLease(ctx, app, id, &params, flyapi.CreateLeaseRequest{Ttl: &secs})
+			return c.api.MachinesCreateLease(ctx, app, id, &params, flyapi.CreateLeaseRequest{Ttl: &secs, Description: new(Holder())})
 		},
 		out:     &resp,
 		retryOn: retryOn,
@@ -223,17 +224,26 @@ func (c *APIClient) postLease(ctx context.Context, app, id string, ttl time.Dura
 	return resp.nonce(id)
 }
 
-// currentLeaseNonce reads the machine's current lease.
+// currentLeaseNonce reads the machine's current lease's nonce.
 func (c *APIClient) currentLeaseNonce(ctx context.Context, app, id string) (string, error) {
+	l, err := c.currentLease(ctx, app, id)
+	if err != nil {
+		return "", err
+	}
+	return leaseAnswer{Lease: l}.nonce(id)
+}
+
+// currentLease reads the machine's current lease.
+func (c *APIClient) currentLease(ctx context.Context, app, id string) (flyapi.Lease, error) {
 	var resp leaseAnswer
 	err := c.do(ctx, call{
 		send: func(ctx context.Context) (*http.Response, error) { return c.api.MachinesShowLease(ctx, app, id) },
 		out:  &resp,
 	})
-	if err != nil {
-		return "", err
+	if resp.Data != nil {
+		return *resp.Data, err
 	}
-	return resp.nonce(id)
+	return resp.Lease, err
 }
 
 // leaseAnswer reads a lease both as the spec has it (a bare Lease) and as Fly

@@ -52,6 +52,7 @@ func (c *APIClient) createMachine(ctx context.Context, app string, req flyapi.Cr
 	if idempotencyKey != "" {
 		req = withMetadata(req, MetaIdempotencyKey, idempotencyKey)
 	}
+	req = withMetadata(req, MetaLaunchedBy, Holder())
 	var m flyapi.Machine
 	cl := call{
 		send: func(ctx context.Context) (*http.Response, error) { return c.api.MachinesCreate(ctx, app, req) },

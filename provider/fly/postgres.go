@@ -32,6 +32,11 @@ func (c *APIClient) CreatePostgres(ctx context.Context, req CreatePostgresReques
 	if err != nil && !Refused(err) {
 		return PostgresCluster{}, fmt.Errorf("listing Postgres clusters of %s before creating one: %w", org, err)
 	}
+	if left, ok := leftoverCluster(before, req); ok {
+		newReporter(ctx).printf("Managed Postgres cluster %s (%q in %s) already exists: adopting what an interrupted create left",
+			left.ID, left.Name, left.Region)
+		return left, nil
+	}
 	var resp envelope[PostgresCluster]
 	err = c.do(ctx, call{
 		send: c.rawSend(http.MethodPost, "/postgres", req),
@@ -49,6 +54,26 @@ func (c *APIClient) CreatePostgres(ctx context.Context, req CreatePostgresReques
 		},
 	})
 	return resp.Data, err
+}
+
+// leftoverCluster is the cluster an earlier, interrupted create of the same
+// name left in the organization (docs/fly-api.md#interrupted-creates): the
+// one cluster of that name and region that is not failed. A create without a
+// name, or with several such clusters, adopts nothing.
+func leftoverCluster(clusters []PostgresCluster, req CreatePostgresRequest) (PostgresCluster, bool) {
+	if req.Name == "" {
+		return PostgresCluster{}, false
+	}
+	var found []PostgresCluster
+	for _, p := range clusters {
+		if p.Name == req.Name && p.Region == req.Region && !slices.Contains(terminalPostgres, p.Status) {
+			found = append(found, p)
+		}
+	}
+	if len(found) != 1 {
+		return PostgresCluster{}, false
+	}
+	return found[0], true
 }
 
 // PersonalOrg is the alias Fly accepts for a user's own organization.

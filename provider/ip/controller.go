@@ -6,10 +6,12 @@ import (
 	"slices"
 	"strings"
 
+	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
 
 	"github.com/emothe/emothe/provider/fly"
 	"github.com/emothe/emothe/provider/flyapi"
+	"github.com/emothe/emothe/provider/internal/adopt"
 	"github.com/emothe/emothe/provider/internal/check"
 	"github.com/emothe/emothe/provider/internal/crud"
 	"github.com/emothe/emothe/provider/internal/diff"
@@ -43,8 +45,9 @@ func (*IPAddress) Check(ctx context.Context, req infer.CheckRequest) (infer.Chec
 
 // Diff replaces on any change. A shared IPv4 is the app's one shared
 // address, so its old resource is released before a new one takes it.
-func (*IPAddress) Diff(_ context.Context, req infer.DiffRequest[Args, State]) (infer.DiffResponse, error) {
+func (*IPAddress) Diff(ctx context.Context, req infer.DiffRequest[Args, State]) (infer.DiffResponse, error) {
 	in, old := req.Inputs, req.State
+	adopt.Claim(ctx, old.App, req.ID)
 	var d diff.Builder
 	d.Replace("app", in.App != old.App)
 	d.Replace("type", in.Type != old.Type)
@@ -62,17 +65,54 @@ func (r *IPAddress) Create(ctx context.Context, req infer.CreateRequest[Args]) (
 }
 
 func create(ctx context.Context, client fly.Client, in Args) (infer.CreateResponse[State], error) {
-	got, err := client.AssignIP(ctx, in.App, flyapi.AssignIPRequest{
+	req := flyapi.AssignIPRequest{
 		Type:        new(string(in.Type)),
 		Region:      opt.NonZero(in.Region),
 		Network:     opt.NonZero(in.Network),
 		ServiceName: opt.NonZero(in.ServiceName),
-	})
-	if err != nil {
-		return infer.CreateResponse[State]{}, fmt.Errorf("assigning a %s address to app %q: %w", in.Type, in.App, err)
 	}
-	s := state(in, got)
-	return infer.CreateResponse[State]{ID: s.Address, Output: s}, nil
+	return adopt.Serialize(ctx, "ip", in.App, func() (infer.CreateResponse[State], error) {
+		got, found, err := leftover(ctx, client, in, req)
+		if err == nil && !found {
+			got, err = client.AssignIP(ctx, in.App, req)
+		}
+		if err != nil {
+			return infer.CreateResponse[State]{}, fmt.Errorf("assigning a %s address to app %q: %w", in.Type, in.App, err)
+		}
+		if found {
+			p.GetLogger(ctx).Infof("address %s of app %q: adopting what an interrupted create left", opt.Val(got.Ip), in.App)
+		}
+		s := state(in, got)
+		adopt.Claim(ctx, in.App, s.Address)
+		return infer.CreateResponse[State]{ID: s.Address, Output: s}, nil
+	})
+}
+
+// leftover finds the address an interrupted create of this resource left:
+// assignments carry no metadata, so it is one of the app's of this kind,
+// region and service that no resource claims. A shared IPv4 needs no search:
+// an app has one, and assigning it again answers it.
+func leftover(ctx context.Context, client fly.Client, in Args, req flyapi.AssignIPRequest) (flyapi.IPAssignment, bool, error) {
+	if in.Type == SharedV4 {
+		return flyapi.IPAssignment{}, false, nil
+	}
+	ips, err := client.ListIPs(ctx, in.App)
+	if err != nil {
+		return flyapi.IPAssignment{}, false, fmt.Errorf("listing addresses of app %q before assigning one: %w", in.App, err)
+	}
+	ips = slices.DeleteFunc(ips, func(a flyapi.IPAssignment) bool { return typeOf(a) != in.Type || !fly.IPMatches(a, req) })
+	var addrs []string
+	for _, a := range ips {
+		addrs = append(addrs, opt.Val(a.Ip))
+	}
+	addr, err := adopt.Pick(ctx, in.App, fmt.Sprintf("%s addresses", in.Type), addrs,
+		fmt.Sprintf("release the extra ones (`fly ips release <address> -a %s`) or import each into the stack "+
+			"(`pulumi import flyio:index:IPAddress <resource name> %s/<address>`)", in.App, in.App))
+	i := slices.IndexFunc(ips, func(a flyapi.IPAssignment) bool { return opt.Val(a.Ip) == addr })
+	if err != nil || i < 0 {
+		return flyapi.IPAssignment{}, false, err
+	}
+	return ips[i], true, nil
 }
 
 // Read finds the address among the app's assignments; the import ID is
@@ -82,6 +122,7 @@ func (r *IPAddress) Read(ctx context.Context, req infer.ReadRequest[Args, State]
 	if err != nil {
 		return infer.ReadResponse[Args, State]{}, err
 	}
+	adopt.Claim(ctx, app, addr)
 	return crud.Read(ctx, r.Fly, func(ctx context.Context, client fly.Client) (infer.ReadResponse[Args, State], error) {
 		ips, err := client.ListIPs(ctx, app) // not found: the app and its addresses are gone
 		if err != nil {

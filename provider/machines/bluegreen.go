@@ -55,11 +55,19 @@ func (r *rollout) bluegreen(ctx context.Context, blue []GroupMachine) error {
 	for i, m := range green {
 		r.release(ctx, opt.Val(m.Id), greenLeases[i])
 	}
+	return r.switchOver(ctx, blue, leases)
+}
+
+// switchOver takes the old (blue) machines out of traffic once the new ones
+// serve, in flyctl's phases: a pause for Fly's proxy to see the new ones,
+// every old one cordoned, a pause for the proxy to drop them, then each
+// stopped gracefully and destroyed. leases holds the old machines' leases.
+func (r *rollout) switchOver(ctx context.Context, blue []GroupMachine, leases map[string]*fly.Lease) error {
 	if err := r.pause(ctx, r.waitBeforeCordon, "waiting %s for Fly's proxy to see the new machines before the old ones leave traffic"); err != nil {
 		return fmt.Errorf("bluegreen: the new machines serve, but the old ones were left serving too: %w", err)
 	}
 	// Every old machine leaves traffic before any is stopped.
-	err = each(blue, parallel, func(_ int, b GroupMachine) error {
+	err := each(blue, parallel, func(_ int, b GroupMachine) error {
 		nonce, err := leases[b.ID].Nonce(ctx)
 		if err == nil {
 			err = r.client.Cordon(ctx, r.in.App, b.ID, nonce)

@@ -105,7 +105,7 @@ func (g *MachineGroup) Create(ctx context.Context, req infer.CreateRequest[Args]
 	if req.DryRun { // outputs other than the inputs read as unknown
 		return infer.CreateResponse[State]{ID: id, Output: State{Args: in, Machines: []GroupMachine{}}}, nil
 	}
-	s, err := deploy(ctx, g.Fly, in)
+	s, err := deploy(ctx, g.Fly, in, true)
 	if err != nil && len(s.Machines) > 0 {
 		err = errors.Join(infer.ResourceInitFailedError{Reasons: []string{err.Error()}}, err)
 	}
@@ -124,7 +124,7 @@ func (g *MachineGroup) Update(ctx context.Context, req infer.UpdateRequest[Args,
 		s.Args = in
 		return infer.UpdateResponse[State]{Output: s}, nil
 	}
-	s, err := deploy(ctx, g.Fly, in)
+	s, err := deploy(ctx, g.Fly, in, false)
 	var release *ReleaseCommandError
 	switch {
 	case err == nil:
@@ -138,14 +138,22 @@ func (g *MachineGroup) Update(ctx context.Context, req infer.UpdateRequest[Args,
 }
 
 // deploy brings the group to in with a client from f, reporting
-// progress to the engine.
-func deploy(ctx context.Context, f config.Factory, in Args) (State, error) {
+// progress to the engine. A create first makes sure the machines it finds
+// (an interrupted create's) are ready, as their launch would have.
+func deploy(ctx context.Context, f config.Factory, in Args, create bool) (State, error) {
 	client, err := f.Client(ctx)
 	if err != nil {
 		return State{}, err
 	}
 	logger := p.GetLogger(ctx)
-	return converge(fly.WithProgress(ctx, logger.InfoStatus), client, in, logger.InfoStatusf)
+	ctx = fly.WithProgress(ctx, logger.InfoStatus)
+	if create {
+		if err := readyAdopted(ctx, client, in, logger.InfoStatusf); err != nil {
+			ms, lerr := groupMachines(ctx, client, in.App, in.ProcessGroup)
+			return stateOf(in, ms), errors.Join(err, lerr)
+		}
+	}
+	return converge(ctx, client, in, logger.InfoStatusf)
 }
 
 // converge brings the group to in and returns its state as Fly then reports

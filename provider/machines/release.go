@@ -49,6 +49,9 @@ func (r *rollout) releaseCommand(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("releaseCommandTimeout %q: %w", r.in.ReleaseCommandTimeout, err)
 	}
+	if err := r.settleReleaseLeftovers(ctx, timeout); err != nil {
+		return err
+	}
 	cfg := r.releaseConfig()
 	m, err := r.client.CreateMachine(ctx, r.in.App, flyapi.CreateMachineRequest{
 		Config:            &cfg,

@@ -122,6 +122,13 @@ func (r *rollout) run(ctx context.Context, p plan) error {
 			return err
 		}
 	}
+	served, err := r.serveKept(ctx, p)
+	switch {
+	case err != nil:
+		return err
+	case served:
+		return r.retireSurplus(ctx, p.destroy)
+	}
 	return r.destroyAll(ctx, p.destroy)
 }
 

@@ -99,19 +99,22 @@ func TestReleaseCommandFailureAbortsRollout(t *testing.T) {
 	assert.Len(t, g.machines(), 4, "no release command machine left behind")
 }
 
+// bluegreenIn is a bluegreen group of two machines in one region, without
+// the pauses for Fly's proxy.
+func bluegreenIn(image string) map[string]any {
+	s := strategy("bluegreen", 1, "1m")
+	maps.Copy(s["strategy"].(map[string]any), map[string]any{"waitBeforeCordon": "0s", "waitBeforeStop": "0s"})
+	return with(args(image, map[string]any{"regions": []any{"ams"}}), s)
+}
+
 // Bluegreen through the provider; TestBluegreenPhasesAsFlyctl proves its
 // order and waits, which are left out here to spare the wall clock.
 func TestBluegreen(t *testing.T) {
 	g := newGroup(t, flyfake.Options{})
-	in := func(image string) map[string]any {
-		s := strategy("bluegreen", 1, "1m")
-		maps.Copy(s["strategy"].(map[string]any), map[string]any{"waitBeforeCordon": "0s", "waitBeforeStop": "0s"})
-		return with(args(image, map[string]any{"regions": []any{"ams"}}), s)
-	}
-	g.mustUp(in("nginx:1"))
+	g.mustUp(bluegreenIn("nginx:1"))
 	blue := g.machines()
 
-	g.mustUp(in("nginx:2"))
+	g.mustUp(bluegreenIn("nginx:2"))
 	green := g.machines()
 	assert.Len(t, green, 2)
 	for id, m := range green {

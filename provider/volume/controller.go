@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 
+	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
 
 	"github.com/emothe/emothe/provider/fly"
 	"github.com/emothe/emothe/provider/flyapi"
+	"github.com/emothe/emothe/provider/internal/adopt"
 	"github.com/emothe/emothe/provider/internal/check"
 	"github.com/emothe/emothe/provider/internal/crud"
 	"github.com/emothe/emothe/provider/internal/diff"
@@ -49,8 +51,9 @@ func (*Volume) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckRe
 
 // Diff extends in place, replaces on identity changes and refuses to shrink.
 // It compares with state, which a refresh keeps at the volume's real size.
-func (*Volume) Diff(_ context.Context, req infer.DiffRequest[Args, State]) (infer.DiffResponse, error) {
+func (*Volume) Diff(ctx context.Context, req infer.DiffRequest[Args, State]) (infer.DiffResponse, error) {
 	in, old := req.Inputs, req.State
+	adopt.Claim(ctx, old.App, req.ID)
 	// A size of 0 is one not known yet in a preview (Check rejects a real 0).
 	if in.SizeGB > 0 && in.SizeGB < old.SizeGB && !replaced(in, old) {
 		return infer.DiffResponse{}, fmt.Errorf("volume %s: sizeGb %d is smaller than its current %d GB, and Fly "+
@@ -95,6 +98,45 @@ func (r *Volume) Create(ctx context.Context, req infer.CreateRequest[Args]) (inf
 }
 
 func create(ctx context.Context, client fly.Client, in Args) (infer.CreateResponse[State], error) {
+	return adopt.Serialize(ctx, "volume", in.App, func() (infer.CreateResponse[State], error) {
+		id, err := leftover(ctx, client, in)
+		switch {
+		case err != nil:
+			return infer.CreateResponse[State]{}, err
+		case id == "":
+			return createNew(ctx, client, in)
+		}
+		p.GetLogger(ctx).Infof("volume %s (%q in %s) of app %q: adopting what an interrupted create left", id, in.Name, in.Region, in.App)
+		got, err := client.GetVolume(ctx, in.App, id)
+		if err != nil {
+			return infer.CreateResponse[State]{}, fmt.Errorf("reading volume %s of app %q to adopt it: %w", id, in.App, err)
+		}
+		return infer.CreateResponse[State]{ID: id, Output: state(in, got, false)}, nil
+	})
+}
+
+// leftover finds the volume an interrupted create of this resource left:
+// Fly volume names are not unique and volumes carry no metadata, so it is an
+// unattached volume of the app with this name, region and encryption that no
+// resource claims; "" when there is none.
+func leftover(ctx context.Context, client fly.Client, in Args) (string, error) {
+	vols, err := client.ListVolumes(ctx, in.App)
+	if err != nil {
+		return "", fmt.Errorf("listing volumes of app %q before creating one: %w", in.App, err)
+	}
+	var ids []string
+	for _, v := range vols {
+		if opt.Val(v.Name) == in.Name && opt.Val(v.Region) == in.Region && opt.Val(v.AttachedMachineId) == "" &&
+			(in.Encrypted == nil || v.Encrypted == nil || *in.Encrypted == *v.Encrypted) {
+			ids = append(ids, opt.Val(v.Id))
+		}
+	}
+	return adopt.Pick(ctx, in.App, fmt.Sprintf("unattached volumes named %q in %s", in.Name, in.Region), ids,
+		fmt.Sprintf("delete the extra ones (`fly volumes destroy <id> -a %s`) or import each into the stack "+
+			"(`pulumi import flyio:index:Volume <resource name> %s/<id>`)", in.App, in.App))
+}
+
+func createNew(ctx context.Context, client fly.Client, in Args) (infer.CreateResponse[State], error) {
 	created, err := client.CreateVolume(ctx, in.App, flyapi.CreateVolumeRequest{
 		Name:              &in.Name,
 		Region:            &in.Region,
@@ -107,8 +149,10 @@ func create(ctx context.Context, client fly.Client, in Args) (infer.CreateRespon
 	if err != nil {
 		return infer.CreateResponse[State]{}, fmt.Errorf("creating volume %q of app %q in %s: %w", in.Name, in.App, in.Region, err)
 	}
+	id := opt.Val(created.Id)
+	adopt.Claim(ctx, in.App, id)
 	// The create answers with the whole volume, as a read would show it.
-	return infer.CreateResponse[State]{ID: opt.Val(created.Id), Output: state(in, created, false)}, nil
+	return infer.CreateResponse[State]{ID: id, Output: state(in, created, false)}, nil
 }
 
 // Update extends the volume and changes its snapshot settings in place.
@@ -124,6 +168,7 @@ func (s State) withInputs(in Args) State {
 
 func update(ctx context.Context, client fly.Client, req infer.UpdateRequest[Args, State]) (infer.UpdateResponse[State], error) {
 	in, old := req.Inputs, req.State
+	adopt.Claim(ctx, in.App, req.ID)
 	needsRestart := old.NeedsRestart
 	if in.SizeGB > old.SizeGB {
 		var err error
@@ -154,6 +199,7 @@ func (r *Volume) Read(ctx context.Context, req infer.ReadRequest[Args, State]) (
 	if err != nil {
 		return infer.ReadResponse[Args, State]{}, err
 	}
+	adopt.Claim(ctx, app, id)
 	return crud.Read(ctx, r.Fly, func(ctx context.Context, client fly.Client) (infer.ReadResponse[Args, State], error) {
 		got, err := client.GetVolume(ctx, app, id) // not found also when being destroyed
 		if err != nil {

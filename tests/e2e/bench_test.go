@@ -99,6 +99,26 @@ func BenchmarkUp(b *testing.B) {
 	})
 }
 
+// BenchmarkRecovery times what `make up` runs after the `pulumi` (and its
+// plugin) of a prod image rollout was killed with the green machines
+// booting: the recovery, then the up that finishes the rollout. Compare it
+// with BenchmarkUp/prod/image-rollout, a rollout that was not interrupted.
+func BenchmarkRecovery(b *testing.B) {
+	var calls callMeter
+	for range b.N {
+		b.StopTimer()
+		env, s := openBench(b, "prod")
+		s.Up(b)
+		killedBluegreen(b, env, s, len(live(appOf(b, env.State(b), s.App), groupApp)))
+		env.Fake.ResetCalls()
+		b.StartTimer()
+		recoverAndUp(b, env, s)
+		b.StopTimer()
+		calls.add(env)
+	}
+	calls.report(b)
+}
+
 func openBench(b *testing.B, name string) (*harness.Env, *harness.Stack) {
 	b.Helper()
 	env := harness.New(b, realisticFake)

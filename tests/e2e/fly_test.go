@@ -82,13 +82,20 @@ func open(t *testing.T, name string, sec secrets) (*harness.Env, *harness.Stack,
 	}
 	env := harness.NewFly(t, testFake)
 	img := env.Images([2]string{image1, image2})
-	s := env.Stack(t, name, map[string]string{"emothe:image": img[0]}, sec.config())
+	return env, stackOn(t, env, name, img[0], sec), img
+}
+
+// stackOn opens the named committed stack on env, running image; its
+// transcript is logged when the test fails.
+func stackOn(t *testing.T, env *harness.Env, name, image string, sec secrets) *harness.Stack {
+	t.Helper()
+	s := env.Stack(t, name, map[string]string{"emothe:image": image}, sec.config())
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Log(s.Transcript())
 		}
 	})
-	return env, s, img
+	return s
 }
 
 // step runs one scenario of a sequence; the sequence stops at the first
@@ -440,7 +447,7 @@ func appNames(st flyfake.State) []string {
 	return names
 }
 
-func appOf(t *testing.T, st flyfake.State, name string) flyfake.AppState {
+func appOf(t testing.TB, st flyfake.State, name string) flyfake.AppState {
 	t.Helper()
 	for _, a := range st.Apps {
 		if a.Name == name {
