@@ -185,5 +185,5 @@ func clearStaleLocks(ctx context.Context, st auto.Stack, url, project string, ou
 		fmt.Fprintf(out, "recover: stack %s: removed the stale lock of %s: no process %d runs on this host, so its update was interrupted\n",
 			st.Name(), l, l.Pid)
 	}
-	return nil
+	return repairAttrs(dir, project, name, out)
 }

@@ -30,8 +30,9 @@ import (
 //     update, delete, read or import makes the state match what the
 //     provider did; pending creates are cleared. What an interrupted
 //     create made is the backend's: on Compose, the sweep below; on Fly,
-//     the provider's Create adopts the machine or volume it finds under the
-//     resource's idempotency key instead of making a second one.
+//     the provider's next Create adopts it instead of making a second one
+//     (machines by their process group; apps, volumes, IPs and clusters
+//     when exactly one unclaimed match exists; docs/fly.md#interrupted-deploys).
 //  4. Compose: every container and network carrying the stack's project
 //     label that the state does not hold is removed, a container after a
 //     graceful stop; such a volume is kept and named, for the next up
@@ -114,7 +115,7 @@ func resolvePending(ctx context.Context, st auto.Stack, s state, backend, url st
 // create made once its pending create is cleared.
 var afterCreates = map[string]string{
 	"compose": "what they made on the Docker host is removed below, or kept if it holds data",
-	"fly":     "the next up's create adopts what they made through each resource's idempotency key, never making a second one",
+	"fly":     "the next up's create adopts what they made instead of making a second one (docs/fly.md#interrupted-deploys)",
 }
 
 func readState(ctx context.Context, st auto.Stack) (state, error) {
