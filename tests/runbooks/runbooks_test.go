@@ -36,7 +36,7 @@ var placeholders = map[string]string{
 
 // mustRun are the pages that must stay enrolled: dropping a page's markers
 // must not pass quietly.
-var mustRun = []string{"backups.md", "bootstrap.md", "compose.md", "drift.md", "fly.md", "pipeline.md", "rollback.md"}
+var mustRun = []string{"backups.md", "bootstrap.md", "compose.md", "drift.md", "fly.md", "interrupted.md", "pipeline.md", "rollback.md", "switching.md"}
 
 // quick keeps the fake's boots and checks short: the pages' timing is not
 // what the test is about.
@@ -378,7 +378,7 @@ func scratchDir(root, name string) string {
 	return filepath.Join(os.TempDir(), "emothe-runbooks-"+hex.EncodeToString(sum[:6])+"-"+strings.TrimSuffix(name, ".md"))
 }
 
-// removeProject removes what a page's local stack left on the engine: its
+// removeProject removes what a page's stacks left on the engine: their
 // containers, networks, volumes and built images, all named after project.
 func removeProject(t *testing.T, project string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -400,6 +400,10 @@ func removeProject(t *testing.T, project string) {
 		}
 	}
 	remove(list("ps", "-aq", "--filter", "label=com.docker.compose.project="+project), "rm", "-f", "-v")
+	// A page's own containers, outside any project (switching.md's Fly
+	// database), are named after it.
+	remove(slices.DeleteFunc(list("ps", "-a", "--format", "{{.Names}}"), func(n string) bool { return !strings.HasPrefix(n, project+"-") }),
+		"rm", "-f", "-v")
 	owned := func(names []string) []string {
 		return slices.DeleteFunc(names, func(n string) bool { return !strings.HasPrefix(n, project+"_") })
 	}
@@ -408,4 +412,6 @@ func removeProject(t *testing.T, project string) {
 	// By name: the same build under another project's name has the same ID,
 	// and only the name is ours.
 	remove(list("images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference="+project), "rmi")
+	// And in a registry (switching.md's, pushed to the local one).
+	remove(list("images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=*/"+project), "rmi")
 }
