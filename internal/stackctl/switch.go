@@ -109,6 +109,11 @@ func (r *switchRun) check(ctx context.Context) error {
 		return fmt.Errorf("switch of stack %s: %s:protectDatabase is true, but the state does not retain the database yet: no up has run since it was set, so the switch's up would delete it; nothing was changed; fix: make up STACK=%s, then make switch again",
 			name, stack.Namespace, name)
 	}
+	if img, ok := sharedBuild(deployed, after); ok {
+		return fmt.Errorf("switch of stack %s to %s: the stack builds its own image (%s %s in the state) and %s would build it under the same name, which a switch cannot hand from one backend to the other while the old side still runs on it; nothing was changed; "+
+			"fix: push the image to a registry both backends pull from, pulumi config set %s:image <registry>/<repository>@sha256:<digest> --stack %s, make up STACK=%s (it drops the build from the state), then make switch again (docs/switching.md#if-it-fails)",
+			name, r.plan.To.Name, img.Type, img.name(), r.plan.To.Name, stack.Namespace, name, name)
+	}
 	r.app = stack.RawFromConfig(name, after).Values["appName"]
 	if r.source, err = Endpoint(ctx, r.st); err != nil { // read before the configuration changes
 		return fmt.Errorf("switch of stack %s: %w", name, err)
@@ -252,4 +257,24 @@ func unprotectAll(ctx context.Context, st auto.Stack) error {
 		return fmt.Errorf("pulumi state unprotect --all --stack %s: %w: %s", st.Name(), err, strings.TrimSpace(stderr))
 	}
 	return nil
+}
+
+// builtImage is the type of the image a stack without emothe:image builds;
+// both backends name it <app>-image.
+const builtImage = "docker:index/image:Image"
+
+// sharedBuild finds the image build in the deployed state that the
+// configuration after a switch would build again under the same name: the
+// switch's targeted updates would have to replace it while the old side's
+// app still depends on it, which the engine refuses.
+func sharedBuild(deployed map[string]stateResource, after auto.ConfigMap) (stateResource, bool) {
+	if stack.RawFromConfig("", after).Values["image"] != "" {
+		return stateResource{}, false
+	}
+	for _, r := range deployed {
+		if r.Type == builtImage {
+			return r, true
+		}
+	}
+	return stateResource{}, false
 }

@@ -164,3 +164,22 @@ func TestSwitchRefusesWhatCannotRunOrMove(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, string(before), string(after))
 }
+
+// A stack that builds its image would build it on the new backend under the
+// same name; the switch refuses that up front, and only that.
+func TestSharedBuildIsFoundOnlyWithoutAPin(t *testing.T) {
+	build := stateResource{URN: "urn:pulumi:dev::emothe::emothe:index:Deployment$docker:index/image:Image::emothe-dev-image", Type: builtImage}
+	app := stateResource{URN: "urn:pulumi:dev::emothe::flyio:index:App::emothe-dev", Type: "flyio:index:App"}
+	built := map[string]stateResource{build.URN: build, app.URN: app}
+
+	unpinned := flyConfig()
+	delete(unpinned, "emothe:image")
+	got, ok := sharedBuild(built, unpinned)
+	require.True(t, ok, "a build in the state and none pinned after the switch")
+	assert.Equal(t, "emothe-dev-image", got.name())
+
+	_, ok = sharedBuild(built, flyConfig())
+	assert.False(t, ok, "the new side runs a pinned image: it builds nothing")
+	_, ok = sharedBuild(map[string]stateResource{app.URN: app}, unpinned)
+	assert.False(t, ok, "the old side runs a pinned image: nothing to hand over")
+}
