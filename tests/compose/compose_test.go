@@ -8,13 +8,16 @@
 package compose
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -172,11 +175,11 @@ func TestComposeStack(t *testing.T) {
 		}
 
 		s.set(t, map[string]string{"image": imgs.appB})
-		since := time.Now()
+		events := watchAppEvents(t, p.name)
 		l := startLoad(p.base+"/api/plays", loadRate)
 		changed := s.up(t)
 		sent, failed, first := l.finish()
-		assertStartedFirst(t, p.name, old, since)
+		assertStartedFirst(t, events(old), old)
 
 		t.Logf("%d requests during the update, %d failed", sent, failed)
 		assert.Zero(t, failed, "first failure: %s", first)
@@ -222,18 +225,64 @@ func TestComposeStack(t *testing.T) {
 	})
 }
 
-// assertStartedFirst checks the engine's event log since the update began:
-// every new app replica reported healthy before any old one was stopped.
-// The proxy's retries would hide a short gap from the load, so the order
-// itself is checked.
-func assertStartedFirst(t *testing.T, project string, old map[string]bool, since time.Time) {
+// watchAppEvents streams the engine's events for the project's app
+// containers from now on, as "<container ID> <action>" lines. They are read
+// as they come, not asked for afterwards with --since: the engine keeps only
+// its last 256 events, which a busy engine's healthchecks overwrite within
+// an update. The function it returns waits until every container of old has
+// been destroyed (the replacement is over), stops the stream and returns it.
+func watchAppEvents(t *testing.T, project string) func(old map[string]bool) string {
 	t.Helper()
-	out, err := dockertest.Docker(context.Background(), "events",
-		"--since", unixTime(since), "--until", unixTime(time.Now()),
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, "docker", "events",
 		"--filter", "type=container", "--filter", "label=com.docker.compose.project="+project,
 		"--filter", "label=com.docker.compose.service=app",
 		"--format", "{{.Actor.ID}} {{.Action}}")
+	var mu sync.Mutex
+	var out strings.Builder
+	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			mu.Lock()
+			out.WriteString(sc.Text() + "\n")
+			mu.Unlock()
+		}
+	}()
+	return func(old map[string]bool) string {
+		destroyed := func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			for id := range old {
+				if !strings.Contains(out.String(), id+" destroy\n") {
+					return false
+				}
+			}
+			return true
+		}
+		deadline := time.Now().Add(time.Minute)
+		for !destroyed() && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		cancel()
+		<-read
+		_ = cmd.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		return out.String()
+	}
+}
+
+// assertStartedFirst checks the events of an update: every new app replica
+// reported healthy before any old one was stopped. The proxy's retries
+// would hide a short gap from the load, so the order itself is checked.
+func assertStartedFirst(t *testing.T, out string, old map[string]bool) {
+	t.Helper()
 	lastHealthy, firstStop, healthy := -1, -1, 0
 	for i, line := range strings.Split(out, "\n") {
 		id, action, _ := strings.Cut(line, " ")
@@ -249,8 +298,6 @@ func assertStartedFirst(t *testing.T, project string, old map[string]bool, since
 	require.GreaterOrEqual(t, firstStop, 0, "no old replica was stopped; events:\n%s", out)
 	assert.Less(t, lastHealthy, firstStop, "an old replica stopped before every new one was healthy; events:\n%s", out)
 }
-
-func unixTime(t time.Time) string { return fmt.Sprintf("%d.%09d", t.Unix(), t.Nanosecond()) }
 
 // countPlays reads a GET /api/plays answer.
 func countPlays(body []byte) (int, error) {

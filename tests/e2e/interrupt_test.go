@@ -62,17 +62,15 @@ func TestInterruptedFlyRunsRecover(t *testing.T) {
 		noChanges(t, env, s)
 	})
 
-	step(t, "killed with its plugin between creating the release command's machine and starting it", func(t *testing.T) {
+	step(t, "killed with its plugin while the release command's machine boots", func(t *testing.T) {
 		s.SetConfig(t, auto.ConfigMap{"emothe:image": {Value: image2}})
-		// Fly refuses the start until the kill, and the plugin dies too (a
-		// runner that dies takes its whole process tree), so nothing
-		// cleans up: the machine stays created.
-		env.SetFaults(t, flyfake.Faults{TransientRate: 1, Operations: []string{"Machines_start"}})
-		killed(t, env, s, answered("Machines_start", s.App, 2), true, func(ctx context.Context) error {
+		// Its create launches it; the plugin dies too (a runner that dies
+		// takes its whole process tree), so nothing cleans up: the machine
+		// stays.
+		killed(t, env, s, waitingAfter("Machines_create", s.App, 1), true, func(ctx context.Context) error {
 			_, err := stackctl.Up(ctx, s.St, optup.SuppressProgress())
 			return err
 		})
-		env.SetFaults(t, flyfake.Faults{})
 		left := live(appOf(t, env.State(t), s.App), groupRelease)
 		require.Len(t, left, 1, "the killed run's release command machine")
 		recoverAndUp(t, env, s)
