@@ -66,13 +66,19 @@ func TestInterruptedFlyRunsRecover(t *testing.T) {
 		s.SetConfig(t, auto.ConfigMap{"emothe:image": {Value: image2}})
 		// Its create launches it; the plugin dies too (a runner that dies
 		// takes its whole process tree), so nothing cleans up: the machine
-		// stays.
+		// stays until its command exits and Fly destroys it. On a loaded
+		// machine the kill can land after that: the leftover is then not
+		// exercised here (provider/machines' tests hold it in place), and
+		// the recovery must still end with no release machine.
 		killed(t, env, s, waitingAfter("Machines_create", s.App, 1), true, func(ctx context.Context) error {
 			_, err := stackctl.Up(ctx, s.St, optup.SuppressProgress())
 			return err
 		})
 		left := live(appOf(t, env.State(t), s.App), groupRelease)
-		require.Len(t, left, 1, "the killed run's release command machine")
+		require.LessOrEqual(t, len(left), 1, "the killed run's release command machine")
+		if len(left) == 0 {
+			t.Log("the release command had finished before the kill landed")
+		}
 		recoverAndUp(t, env, s)
 		for _, m := range appOf(t, env.State(t), s.App).Machines {
 			assert.True(t, group(m) != groupRelease || m.State == "destroyed", "release command machine %s is %s", m.ID, m.State)
