@@ -12,6 +12,11 @@ export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 export PULUMI_CONFIG_PASSPHRASE ?= emothe-local-only
 endif
 export PULUMI_SKIP_UPDATE_CHECK := true
+# Every build drops its source paths, as the Go language host's build of
+# main.go does: the build cache then serves one compiled package to the
+# tools, the program, the tests and the lint, from whatever checkout they
+# build (scripts/align-tools.sh says why that matters on a fresh machine).
+export GOFLAGS := -trimpath $(filter-out -trimpath,$(GOFLAGS))
 
 # -p 4 on a 2-core machine: the long suites wait on Docker and on the fake's
 # delays far more than they compute, so four at once finish sooner than two.
@@ -100,17 +105,20 @@ check-codegen: codegen
 	@git diff --exit-code --stat -- provider sdk || { echo 'generated code is stale: run make codegen and commit'; exit 1; }
 	@test -z "$$(git status --porcelain --untracked-files=all -- provider sdk)" || { git status --short -- provider sdk; echo 'generated files are not committed'; exit 1; }
 
-## lint: gofmt, go vet, golangci-lint (.golangci.yml) and actionlint. golangci-lint
-## is built once, at the version tools/golangci-lint pins, into $(EMOTHE_HOME)/bin.
+## lint: gofmt, go vet, golangci-lint (.golangci.yml), actionlint, and the tool
+## modules' versions (scripts/align-tools.sh). golangci-lint is built once, at the
+## version tools/golangci-lint pins, into $(EMOTHE_HOME)/bin; it is built first, as
+## `make test` starts the lint beside the tests' own build of the packages vet needs.
 lint:
-	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^sdk/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^sdk/'); echo 'gofmt: the files above need formatting'; exit 1; }
-	go vet ./...
 	@v=$$(cd tools/golangci-lint && go list -m -f '{{.Version}}' github.com/golangci/golangci-lint/v2) && \
 	bin=$(EMOTHE_HOME)/bin/golangci-lint-$$v && \
 	if [ ! -x "$$bin" ]; then \
-		echo "golangci-lint: building $$v into $(EMOTHE_HOME)/bin (a few minutes, once)" && mkdir -p $(EMOTHE_HOME)/bin && \
+		echo "golangci-lint: building $$v into $(EMOTHE_HOME)/bin (a minute, once)" && mkdir -p $(EMOTHE_HOME)/bin && \
 		(cd tools/golangci-lint && go build -o "$$bin.tmp" -ldflags "-X main.version=$${v#v}" github.com/golangci/golangci-lint/v2/cmd/golangci-lint) && \
 		mv "$$bin.tmp" "$$bin"; \
 	fi && \
+	{ test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^sdk/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^sdk/'); echo 'gofmt: the files above need formatting'; exit 1; }; } && \
+	echo "go vet ./..." && go vet ./... && \
 	echo "$$bin run ./..." && "$$bin" run ./...
 	@scripts/actionlint.sh
+	@scripts/align-tools.sh --check

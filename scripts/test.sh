@@ -17,12 +17,17 @@ make --no-print-directory lint >"$lint_log" 2>&1 &
 lint_pid=$!
 
 # The suites that run `pulumi` through the Go language host build main.go
-# as it does (-trimpath), several at once; on a fresh machine each would
-# compile the Pulumi SDK for itself. One build first fills the cache they share.
+# as it does (-trimpath, as every build here: the Makefile's GOFLAGS),
+# several at once; on a fresh machine each would compile the Pulumi SDK
+# for itself. One build first fills the cache they share.
 go build -trimpath -buildvcs=false -o /dev/null . || die "go build . failed"
 
+# go test starts packages in the order given: the long suites first, so
+# the short ones fill the gaps around them instead of delaying their start.
+long=(./tests/e2e ./tests/runbooks ./tests/compose ./tests/switching ./tests/workflows
+	./internal/stackctl ./tests/cli ./tests/importflow ./tests/e2e/harness)
 tests=0
-"${go_test[@]}" ./... 2>&1 | tee "$test_log" || tests=1
+"${go_test[@]}" "${long[@]}" ./... 2>&1 | tee "$test_log" || tests=1
 lint=0
 wait "$lint_pid" || lint=1
 

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,8 +36,8 @@ func Build(tb testing.TB) *Standin {
 	tb.Helper()
 	dir := tb.TempDir()
 	bin := filepath.Join(dir, "fly")
-	build := exec.Command("go", "build", "-o", bin, "./testdata/fly")
-	build.Dir = sourceDir()
+	build := exec.Command("go", "build", "-o", bin, "./internal/flystandin/testdata/fly")
+	build.Dir = testenv.RepoRoot(tb)
 	if out, err := build.CombinedOutput(); err != nil {
 		tb.Fatalf("flystandin: build the stand-in fly: %v\n%s", err, out)
 	}
@@ -119,10 +118,4 @@ func (s *Standin) Calls(tb testing.TB) []string {
 		tb.Fatal(err)
 	}
 	return strings.Split(strings.TrimSpace(string(b)), "\n")
-}
-
-// sourceDir is this package's directory, where testdata/fly is.
-func sourceDir() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(file)
 }

@@ -44,7 +44,12 @@ func newBenchGroup(b *testing.B, opts flyfake.Options) *benchGroup {
 // up converges the group to in, then lets the leases it took lapse.
 func (g *benchGroup) up(b *testing.B, in Args) State {
 	b.Helper()
-	s, err := converge(context.Background(), g.client, in.normalize(), func(string, ...any) {})
+	in = in.normalize()
+	all, err := appMachines(context.Background(), g.client, in.App)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := converge(context.Background(), g.client, in, all, func(string, ...any) {})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -147,6 +147,14 @@ func (b *bubble) machines() []flyfake.MachineState {
 	return out
 }
 
+// appMachines lists the app's machines, as deploy does before it plans.
+func (b *bubble) appMachines() []flyapi.Machine {
+	b.t.Helper()
+	all, err := appMachines(b.t.Context(), b.client, "web")
+	require.NoError(b.t, err)
+	return all
+}
+
 // up converges the group to in with client (b.client when nil), logging
 // what the rollout says.
 func (b *bubble) up(client fly.Client, in Args) (State, error) {
@@ -154,7 +162,12 @@ func (b *bubble) up(client fly.Client, in Args) (State, error) {
 	if client == nil {
 		client = b.client
 	}
-	return converge(b.t.Context(), client, in.normalize(), func(format string, args ...any) {
+	in = in.normalize()
+	all, err := appMachines(b.t.Context(), client, in.App)
+	if err != nil {
+		return State{}, err
+	}
+	return converge(b.t.Context(), client, in, all, func(format string, args ...any) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		b.say = append(b.say, fmt.Sprintf(format, args...))

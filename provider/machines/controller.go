@@ -139,7 +139,9 @@ func (g *MachineGroup) Update(ctx context.Context, req infer.UpdateRequest[Args,
 
 // deploy brings the group to in with a client from f, reporting
 // progress to the engine. A create first makes sure the machines it finds
-// (an interrupted create's) are ready, as their launch would have.
+// (an interrupted create's) are ready, as their launch would have. One
+// list call serves the whole plan: each read here is on the path of every
+// `up`, before the release command and the machines it waits for.
 func deploy(ctx context.Context, f config.Factory, in Args, create bool) (State, error) {
 	client, err := f.Client(ctx)
 	if err != nil {
@@ -147,28 +149,35 @@ func deploy(ctx context.Context, f config.Factory, in Args, create bool) (State,
 	}
 	logger := p.GetLogger(ctx)
 	ctx = fly.WithProgress(ctx, logger.InfoStatus)
-	if create {
-		if err := readyAdopted(ctx, client, in, logger.InfoStatusf); err != nil {
-			ms, lerr := groupMachines(ctx, client, in.App, in.ProcessGroup)
-			return stateOf(in, ms), errors.Join(err, lerr)
-		}
-	}
-	return converge(ctx, client, in, logger.InfoStatusf)
-}
-
-// converge brings the group to in and returns its state as Fly then reports
-// it, also when the rollout failed part-way.
-func converge(ctx context.Context, client fly.Client, in Args, say func(string, ...any)) (State, error) {
-	ms, err := groupMachines(ctx, client, in.App, in.ProcessGroup)
+	all, err := appMachines(ctx, client, in.App)
 	if err != nil {
 		return State{}, err
 	}
-	before := stateOf(in, ms)
+	if create {
+		waited, err := readyAdopted(ctx, client, in, all, logger.InfoStatusf)
+		if err != nil {
+			ms, lerr := groupMachines(ctx, client, in.App, in.ProcessGroup)
+			return stateOf(in, ms), errors.Join(err, lerr)
+		}
+		if waited {
+			if all, err = appMachines(ctx, client, in.App); err != nil {
+				return State{}, err
+			}
+		}
+	}
+	return converge(ctx, client, in, all, logger.InfoStatusf)
+}
+
+// converge brings the group to in from all, the app's machines as Fly has
+// them now, and returns the group's state as Fly then reports it, also when
+// the rollout failed part-way.
+func converge(ctx context.Context, client fly.Client, in Args, all []flyapi.Machine, say func(string, ...any)) (State, error) {
+	before := stateOf(in, inGroup(all, in.ProcessGroup))
 	pl := planRollout(before.Machines, in.target())
 	if pl.empty() {
 		return before, nil
 	}
-	r, err := newRollout(client, in, ms, before.ReleaseVersion+1, say)
+	r, err := newRollout(client, in, all, before.ReleaseVersion+1, say)
 	if err != nil {
 		return before, err
 	}
@@ -176,7 +185,7 @@ func converge(ctx context.Context, client fly.Client, in Args, say func(string, 
 	if runErr != nil {
 		runErr = fmt.Errorf("deploying machine group %s of app %s: %w", in.ProcessGroup, in.App, runErr)
 	}
-	ms, err = groupMachines(ctx, client, in.App, in.ProcessGroup)
+	ms, err := groupMachines(ctx, client, in.App, in.ProcessGroup)
 	r.releases.Wait() // the leases went back alongside the read
 	if err != nil {
 		return before, errors.Join(runErr, fmt.Errorf("reading the group after the rollout: %w", err))

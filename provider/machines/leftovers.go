@@ -20,15 +20,7 @@ import (
 // machines carry flyctl's release metadata and our deployer mark
 // (docs/fly-api.md#interrupted-creates); another deployer's are left alone.
 func (r *rollout) settleReleaseLeftovers(ctx context.Context, timeout time.Duration) error {
-	all, err := r.client.ListMachines(ctx, r.in.App)
-	if err != nil {
-		return fmt.Errorf("listing the machines of app %s: %w", r.in.App, err)
-	}
-	leftovers := slices.DeleteFunc(all, func(m flyapi.Machine) bool {
-		meta := opt.Val(opt.Val(m.Config).Metadata)
-		return meta[fly.MetaProcessGroup] != fly.ReleaseCommandGroup || meta[metaFlyctlVersion] != deployedBy
-	})
-	for _, m := range leftovers {
+	for _, m := range r.leftovers {
 		id, state := opt.Val(m.Id), opt.Val(m.State)
 		if slices.Contains(running, state) && state != "failed" {
 			r.say("release command machine %s of an interrupted deploy is still running: waiting for it to finish", id)
@@ -45,6 +37,14 @@ func (r *rollout) settleReleaseLeftovers(ctx context.Context, timeout time.Durat
 		}
 	}
 	return nil
+}
+
+// releaseLeftovers is what settleReleaseLeftovers deals with among the
+// app's machines: release command machines that we deployed.
+func releaseLeftovers(all []flyapi.Machine) []flyapi.Machine {
+	return slices.DeleteFunc(inGroup(all, fly.ReleaseCommandGroup), func(m flyapi.Machine) bool {
+		return opt.Val(opt.Val(m.Config).Metadata)[metaFlyctlVersion] != deployedBy
+	})
 }
 
 // serveKept makes sure, before a rollout destroys machines, that the
@@ -117,28 +117,26 @@ func (r *rollout) retireSurplus(ctx context.Context, machines []GroupMachine) er
 }
 
 // readyAdopted waits until the running machines of the group that a create
-// finds already there (an interrupted create launched them, and its wait
-// for them died with it) are started and healthy, as their launch would
-// have; one that does not become ready is destroyed, so the rollout that
-// follows launches it again instead of taking it for a good one. Machines
-// of another config are left to the rollout, which updates them.
-func readyAdopted(ctx context.Context, client fly.Client, in Args, say func(string, ...any)) error {
-	ms, err := groupMachines(ctx, client, in.App, in.ProcessGroup)
-	if err != nil || len(ms) == 0 {
-		return err
-	}
-	r, err := newRollout(client, in, ms, 0, say)
-	if err != nil {
-		return err
+// finds already there among all, the app's machines (an interrupted create
+// launched them, and its wait for them died with it), are started and
+// healthy, as their launch would have; one that does not become ready is
+// destroyed, so the rollout that follows launches it again instead of
+// taking it for a good one. Machines of another config are left to the
+// rollout, which updates them. It reports whether it waited on any, which
+// leaves all out of date.
+func readyAdopted(ctx context.Context, client fly.Client, in Args, all []flyapi.Machine, say func(string, ...any)) (bool, error) {
+	r, err := newRollout(client, in, all, 0, say)
+	if err != nil || len(r.current) == 0 {
+		return false, err
 	}
 	want := digest(r.group)
 	var adopted []GroupMachine
-	for _, m := range ms {
+	for _, m := range r.current {
 		if g := observe(m); g.ConfigDigest == want && slices.Contains(running, g.State) {
 			adopted = append(adopted, g)
 		}
 	}
-	return each(adopted, parallel, func(_ int, m GroupMachine) error {
+	return len(adopted) > 0, each(adopted, parallel, func(_ int, m GroupMachine) error {
 		say("machine %s (%s): launched by an interrupted create, waiting until it is ready", m.ID, m.Region)
 		err := r.ready(ctx, m.ID, m.Region, m.InstanceID)
 		if err == nil {

@@ -23,13 +23,15 @@ func TestAdoptedMachinesAreWaitedFor(t *testing.T) {
 		say := func(string, ...any) {}
 
 		b.reset()
-		require.NoError(t, readyAdopted(t.Context(), b.client, in, say))
+		waited, err := readyAdopted(t.Context(), b.client, in, b.appMachines(), say)
+		require.NoError(t, err)
+		assert.True(t, waited)
 		for _, r := range b.calls(nil) {
 			assert.Contains(t, []string{"list", "wait started", "get"}, r.op, "a ready machine costs reads only")
 		}
 
 		require.NoError(t, b.fake.SetFaults(flyfake.Faults{UnhealthyChecks: true}))
-		err := readyAdopted(t.Context(), b.client, in, say)
+		_, err = readyAdopted(t.Context(), b.client, in, b.appMachines(), say)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "is not healthy")
 		assert.Empty(t, b.machines(), "no unready machine is kept")

@@ -52,8 +52,10 @@ type rollout struct {
 	// waitBeforeCordon and waitBeforeStop are bluegreen's pauses for Fly's
 	// proxy (strategy inputs).
 	waitBeforeCordon, waitBeforeStop time.Duration
-	// current is the group's machines as the rollout found them.
-	current []flyapi.Machine
+	// current is the group's machines as the rollout found them, and
+	// leftovers the release command machines an interrupted run left
+	// (settleReleaseLeftovers), from the same read of the app's machines.
+	current, leftovers []flyapi.Machine
 	// releaseID and releaseVersion are this rollout's release metadata.
 	releaseID      string
 	releaseVersion int
@@ -64,14 +66,17 @@ type rollout struct {
 	releases sync.WaitGroup
 }
 
-func newRollout(client fly.Client, in Args, current []flyapi.Machine, releaseVersion int, say func(string, ...any)) (*rollout, error) {
+// newRollout plans from all, the app's machines as one list call found
+// them: the group's, and what an interrupted release command left.
+func newRollout(client fly.Client, in Args, all []flyapi.Machine, releaseVersion int, say func(string, ...any)) (*rollout, error) {
 	r := &rollout{
 		client:         client,
 		in:             in,
 		group:          in.machineConfig(),
 		await:          in.Strategy.Type != "immediate",
 		checks:         hasChecks(in.Config),
-		current:        current,
+		current:        inGroup(all, in.ProcessGroup),
+		leftovers:      releaseLeftovers(all),
 		releaseID:      rand.Text(),
 		releaseVersion: releaseVersion,
 		say:            say,

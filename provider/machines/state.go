@@ -28,13 +28,24 @@ func parseID(id string) (app, group string, err error) {
 // groupMachines lists the app's machines of one process group: one API
 // call, whatever the group's size.
 func groupMachines(ctx context.Context, client fly.Client, app, group string) ([]flyapi.Machine, error) {
+	all, err := appMachines(ctx, client, app)
+	return inGroup(all, group), err
+}
+
+// appMachines lists all the app's machines, of every process group.
+func appMachines(ctx context.Context, client fly.Client, app string) ([]flyapi.Machine, error) {
 	all, err := client.ListMachines(ctx, app)
 	if err != nil {
 		return nil, fmt.Errorf("listing the machines of app %s: %w", app, err)
 	}
-	return slices.DeleteFunc(all, func(m flyapi.Machine) bool {
+	return all, nil
+}
+
+// inGroup is the machines of all in one process group, in a new slice.
+func inGroup(all []flyapi.Machine, group string) []flyapi.Machine {
+	return slices.DeleteFunc(slices.Clone(all), func(m flyapi.Machine) bool {
 		return m.Config == nil || opt.Val(m.Config.Metadata)[fly.MetaProcessGroup] != group
-	}), nil
+	})
 }
 
 // observe is a machine as the planner and the state see it. Its digest is
