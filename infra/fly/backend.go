@@ -110,6 +110,7 @@ func (s *steps) Secrets(ctx *pulumi.Context, b *base, env pulumi.StringMap) (*st
 // image: the release command first, then the machines per the strategy.
 func (s *steps) App(ctx *pulumi.Context, b *base, image pulumi.StringOutput, db *stack.Database, secrets *stack.Secrets) (*stack.App, error) {
 	var leaves []pulumi.Resource
+	var addresses pulumi.StringArray
 	for _, typ := range s.plan.IPs {
 		name := fmt.Sprintf("%s-ip-%s", s.plan.App, typ)
 		ip, err := flyio.NewIPAddress(ctx, name, &flyio.IPAddressArgs{App: b.app.Name, Type: typ}, b.opts...)
@@ -117,6 +118,7 @@ func (s *steps) App(ctx *pulumi.Context, b *base, image pulumi.StringOutput, db 
 			return nil, fmt.Errorf("IP address %s: %w", name, err)
 		}
 		leaves = append(leaves, ip)
+		addresses = append(addresses, ip.Address)
 	}
 	records := pulumi.StringArray{}.ToStringArrayOutput()
 	if d := s.plan.Domain; d != "" {
@@ -127,7 +129,9 @@ func (s *steps) App(ctx *pulumi.Context, b *base, image pulumi.StringOutput, db 
 		if err != nil {
 			return nil, fmt.Errorf("certificate for %s: %w", d, err)
 		}
-		records = cert.DnsRecords.ApplyT(DNSRecords).(pulumi.StringArrayOutput)
+		records = pulumi.All(cert.DnsRecords, addresses.ToStringArrayOutput()).ApplyT(func(v []any) []string {
+			return DNSRecords(d, v[0].([]flyio.DNSRecord), v[1].([]string))
+		}).(pulumi.StringArrayOutput)
 		leaves = append(leaves, cert)
 	}
 	after := append(slices.Clone(db.Resources), secrets.Resources...)

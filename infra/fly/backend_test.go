@@ -42,6 +42,12 @@ func outputs(args pulumi.MockResourceArgs, out resource.PropertyMap) {
 		out["poolerHost"] = resource.NewProperty("pooler.abc.flympg.net")
 		out["connectionUri"] = resource.MakeSecret(resource.NewProperty("postgres://u:mpgpw@pooler.abc.flympg.net/db"))
 		out["directUri"] = resource.MakeSecret(resource.NewProperty("postgres://u:mpgpw@direct.abc.flympg.net/db"))
+	case typeIP:
+		addr := "66.241.124.1"
+		if args.Inputs["type"].StringValue() == "v6" {
+			addr = "2a09:8280:1::1"
+		}
+		out["address"] = resource.NewProperty(addr)
 	case typeCert:
 		out["dnsRecords"] = resource.NewProperty([]resource.PropertyValue{resource.NewProperty(resource.PropertyMap{
 			"name": resource.NewProperty("emothe.example.org"), "type": resource.NewProperty("AAAA"),
@@ -239,7 +245,8 @@ func TestProdUsesProtectedManagedPostgres(t *testing.T) {
 	assert.Equal(t, "emothe.example.org", cert.Inputs["hostname"].StringValue())
 	assert.True(t, cert.DependsOn("emothe-prod-ip-shared_v4") && cert.DependsOn("emothe-prod-ip-v6"),
 		"the certificate is read after the IPs, so its DNS records list them")
-	assert.Equal(t, []string{"emothe.example.org AAAA 2a09:8280:1::1 (routing)"}, r.outputs["dnsRecords"])
+	assert.Equal(t, []string{"emothe.example.org A 66.241.124.1 (routing)", "emothe.example.org AAAA 2a09:8280:1::1 (routing)"},
+		r.outputs["dnsRecords"], "the IPs' own addresses route the domain")
 	assert.Equal(t, "https://emothe.example.org", r.outputs["url"])
 }
 

@@ -3,6 +3,7 @@ package fly
 import (
 	"cmp"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -217,15 +218,34 @@ func databaseGroup(region, image string) Group {
 	}
 }
 
-// DNSRecords formats a certificate's records as the stack output shows
-// them, "<name> <type> <value>", the same shape as the Compose backend's.
-func DNSRecords(records []flyio.DNSRecord) []string {
-	out := make([]string, 0, len(records))
+// DNSRecords formats the records a certificate for host asks for as the
+// stack output shows them, "<name> <type> <value> (<purpose>)", the shape of
+// the Compose backend's. The A and AAAA records that route host to the app
+// name addresses, the stack's own IPs: Fly lists those the app held when
+// the certificate was last read, which misses an address allocated since,
+// as when a refresh-up puts back one released outside Pulumi (docs/drift.md).
+func DNSRecords(host string, records []flyio.DNSRecord, addresses []string) []string {
+	out := []string{}
+	line := func(name, typ, value, purpose string) {
+		out = append(out, fmt.Sprintf("%s %s %s (%s)", name, typ, value, purpose))
+	}
+	for _, typ := range []string{"A", "AAAA"} {
+		for _, a := range addresses {
+			if ip, err := netip.ParseAddr(a); err == nil && ip.Is4() == (typ == "A") {
+				line(host, typ, a, routing)
+			}
+		}
+	}
 	for _, r := range records {
-		out = append(out, fmt.Sprintf("%s %s %s (%s)", r.Name, r.Type, r.Value, r.Purpose))
+		if r.Purpose != routing || (r.Type != "A" && r.Type != "AAAA") {
+			line(r.Name, r.Type, r.Value, r.Purpose)
+		}
 	}
 	return out
 }
+
+// routing is the purpose of the records that send a hostname to the app.
+const routing = "routing"
 
 // registryPassword is the token as Fly's registry takes it: without the
 // "FlyV1 " or "Bearer " scheme that API calls carry.

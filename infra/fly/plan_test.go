@@ -196,13 +196,20 @@ func TestRegistryPasswordIsTheBareToken(t *testing.T) {
 	}
 }
 
-func TestDNSRecordsRead(t *testing.T) {
-	got := DNSRecords([]flyio.DNSRecord{
+// The routing A and AAAA records name the stack's addresses, not the ones
+// the certificate listed when it was last read: here the IPv6 address was
+// released and allocated again since.
+func TestDNSRecordsRouteToTheStacksAddresses(t *testing.T) {
+	got := DNSRecords("emothe.example.org", []flyio.DNSRecord{
+		{Name: "emothe.example.org", Type: "A", Value: "66.241.124.1", Purpose: "routing"},
 		{Name: "emothe.example.org", Type: "AAAA", Value: "2a09:8280:1::1", Purpose: "routing"},
+		{Name: "emothe.example.org", Type: "CNAME", Value: "emothe-prod.fly.dev", Purpose: "routing"},
 		{Name: "_acme-challenge.emothe.example.org", Type: "CNAME", Value: "emothe.example.org.x.flydns.net", Purpose: "acme-challenge"},
-	})
+	}, []string{"66.241.124.1", "2a09:8280:1::9:9"})
 	assert.Equal(t, []string{
-		"emothe.example.org AAAA 2a09:8280:1::1 (routing)",
+		"emothe.example.org A 66.241.124.1 (routing)",
+		"emothe.example.org AAAA 2a09:8280:1::9:9 (routing)",
+		"emothe.example.org CNAME emothe-prod.fly.dev (routing)",
 		"_acme-challenge.emothe.example.org CNAME emothe.example.org.x.flydns.net (acme-challenge)",
 	}, got)
 }
