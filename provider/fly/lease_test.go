@@ -129,13 +129,13 @@ func nonceOf(t *testing.T, l *Lease) string {
 // lease (nonces n1, n2, …), one with a nonce refreshes it, and every nonce
 // sent is logged.
 type leaseServer struct {
-	mu             sync.Mutex
-	granted        int
+	mu      sync.Mutex
+	granted int
 	// renewedAs, when set, is the nonce Fly answers every refresh with, as
 	// when the lease had lapsed and was granted anew; else it answers the
 	// nonce sent.
 	renewedAs string
-	sent           []string // "take", "refresh <nonce>", "release <nonce>"
+	sent      []string // "take", "refresh <nonce>", "release <nonce>"
 }
 
 func (s *leaseServer) handler() http.Handler {
