@@ -137,7 +137,7 @@ func TestPulumiStepsUseTheMakeEntryPoint(t *testing.T) {
 			for _, s := range j.Steps {
 				assert.NotContains(t, s.Run, "${{", "%s job %s step %q: pass expressions through env:, never into a script", f, id, s.Name)
 				for _, m := range entry.FindAllStringSubmatch(s.Run, -1) {
-					ops[f] = append(ops[f], m[1])
+					ops[f+" "+id] = append(ops[f+" "+id], m[1])
 				}
 				if strings.Contains(s.Run, "tools/stack") {
 					assert.Regexp(t, entry, s.Run, "%s job %s step %q", f, id, s.Name)
@@ -145,9 +145,12 @@ func TestPulumiStepsUseTheMakeEntryPoint(t *testing.T) {
 			}
 		}
 	}
-	assert.Equal(t, []string{"preview"}, ops["preview.yml"])
-	assert.Equal(t, []string{"up", "up", "rollback"}, ops["deploy.yml"])
-	assert.Equal(t, []string{"drift"}, ops["drift.yml"])
+	assert.Equal(t, map[string][]string{
+		"preview.yml preview": {"preview"},
+		"deploy.yml dev":      {"up"},
+		"deploy.yml prod":     {"up", "rollback"},
+		"drift.yml drift":     {"drift"},
+	}, ops, "the Pulumi steps of each job, in order")
 	for _, op := range []string{"preview", "up"} {
 		assert.Contains(t, makefile, "go run ./tools/stack -stack $(STACK) "+op, "the Makefile's %s target", op)
 	}
