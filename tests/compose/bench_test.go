@@ -33,30 +33,35 @@ func BenchmarkNoopUp(b *testing.B) {
 
 // BenchmarkImageUpdateUnderLoad rolls the app between two images through
 // a real `pulumi up`, with a steady load through the proxy, and reports the
-// requests that failed per update (the goal is zero) and the update's wall
-// time.
+// requests that failed per update (the goal is zero), the update's wall
+// time, and the requests' latency: the mean of each update's p99 and the
+// slowest request of all.
 func BenchmarkImageUpdateUnderLoad(b *testing.B) {
 	imgs, p, s := deployed(b)
 	next := []string{imgs.appB, imgs.appA}
 	var updates, sent, failed int64
-	var took time.Duration
+	var took, p99s, slowest time.Duration
 	for b.Loop() {
 		s.set(b, map[string]string{"image": next[updates%2]})
 		l := startLoad(p.base+"/api/plays", loadRate)
 		start := time.Now()
 		s.up(b)
 		took += time.Since(start)
-		n, f, first := l.finish()
-		if f > 0 {
-			b.Logf("update %d: %d of %d requests failed; first: %s", updates+1, f, n, first)
+		load := l.finish()
+		if load.failed > 0 {
+			b.Logf("update %d: %s; first failure: %s", updates+1, load, load.first)
 		}
 		updates++
-		sent += n
-		failed += f
+		sent += load.sent
+		failed += load.failed
+		p99s += load.p99
+		slowest = max(slowest, load.max)
 	}
 	b.ReportMetric(float64(failed)/float64(updates), "failed")
 	b.ReportMetric(took.Seconds()/float64(updates), "update-s")
 	b.ReportMetric(float64(sent)/float64(updates), "requests")
+	b.ReportMetric(float64(p99s.Milliseconds())/float64(updates), "p99-ms")
+	b.ReportMetric(float64(slowest.Milliseconds()), "max-ms")
 }
 
 // BenchmarkMoveData moves 100,000 plays (and the seeded catalogue) from

@@ -178,12 +178,12 @@ func TestComposeStack(t *testing.T) {
 		events := watchAppEvents(t, p.name)
 		l := startLoad(p.base+"/api/plays", loadRate)
 		changed := s.up(t)
-		sent, failed, first := l.finish()
+		load := l.finish()
 		assertStartedFirst(t, events(old), old)
 
-		t.Logf("%d requests during the update, %d failed", sent, failed)
-		assert.Zero(t, failed, "first failure: %s", first)
-		assert.Positive(t, sent)
+		t.Logf("during the update: %s", load)
+		assert.Zero(t, load.failed, "first failure: %s", load.first)
+		assert.Positive(t, load.sent)
 		assert.Equal(t, map[string]apitype.OpType{
 			p.name + "-app-image": apitype.OpReplace, p.name + "-migrate": apitype.OpReplace,
 			p.name + "-app-1": apitype.OpReplace, p.name + "-app-2": apitype.OpReplace,

@@ -111,14 +111,14 @@ func TestInterruptedRunsRecover(t *testing.T) {
 		}
 	})
 
-	sent, failed, first := l.finish()
+	load := l.finish()
 	loaded = false
 	for _, n := range foreign {
 		assert.Equal(t, n, dockertest.Inspect(t, n, "{{.Name}}"), "a network that is not the project's was touched")
 	}
-	t.Logf("%d requests across the kills and recoveries, %d failed", sent, failed)
-	assert.Zero(t, failed, "first failure: %s", first)
-	assert.Positive(t, sent)
+	t.Logf("across the kills and recoveries: %s", load)
+	assert.Zero(t, load.failed, "first failure: %s", load.first)
+	assert.Positive(t, load.sent)
 
 	t.Run("during destroy", func(t *testing.T) {
 		before := len(p.all(t, ""))

@@ -4,32 +4,41 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// maxInFlight bounds the load's concurrent requests; a request that would
-// exceed it counts as failed, since the service fell that far behind.
-const maxInFlight = 200
+// loadTimeout is how long a request of the load may take before it counts
+// as failed. It also bounds the requests in flight to loadRate × loadTimeout.
+const loadTimeout = 15 * time.Second
 
 // load sends GET url at a steady rate until finish, counting the requests
-// that did not get a 200 with plays in it.
+// that did not get a 200 with plays in it within loadTimeout, and keeping
+// every request's latency so a failure says whether the service stalled or
+// answered wrong.
 type load struct {
-	url          string
-	client       *http.Client
-	stop         chan struct{}
-	done         sync.WaitGroup
-	sent, failed atomic.Int64
-	inFlight     atomic.Int64
+	url    string
+	client *http.Client
+	start  time.Time
+	stop   chan struct{}
+	done   sync.WaitGroup
+	sent   atomic.Int64
+
 	mu           sync.Mutex
+	failed       int64
 	firstFailure string
+	latencies    []time.Duration
+	slowest      time.Duration
+	slowestAt    time.Duration // when the slowest request was sent, from the start
 }
 
 func startLoad(url string, perSecond int) *load {
 	l := &load{
 		url:    url,
-		client: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: maxInFlight}},
+		client: &http.Client{Timeout: loadTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: perSecond}},
+		start:  time.Now(),
 		stop:   make(chan struct{}),
 	}
 	l.done.Add(1)
@@ -43,18 +52,12 @@ func startLoad(url string, perSecond int) *load {
 				return
 			case <-tick.C:
 				l.sent.Add(1)
-				if l.inFlight.Add(1) > maxInFlight {
-					l.inFlight.Add(-1)
-					l.fail(fmt.Sprintf("more than %d requests in flight", maxInFlight))
-					continue
-				}
 				l.done.Add(1)
 				go func() {
 					defer l.done.Done()
-					defer l.inFlight.Add(-1)
-					if err := l.get(); err != nil {
-						l.fail(err.Error())
-					}
+					sent := time.Now()
+					err := l.get()
+					l.record(sent, time.Since(sent), err)
 				}()
 			}
 		}
@@ -81,20 +84,48 @@ func (l *load) get() error {
 	return nil
 }
 
-func (l *load) fail(why string) {
-	l.failed.Add(1)
+func (l *load) record(sent time.Time, took time.Duration, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if took > l.slowest {
+		l.slowest, l.slowestAt = took, sent.Sub(l.start)
+	}
+	l.latencies = append(l.latencies, took)
+	if err == nil {
+		return
+	}
+	l.failed++
 	if l.firstFailure == "" {
-		l.firstFailure = why
+		l.firstFailure = fmt.Sprintf("%v (sent at %s, after %s)", err, sent.Sub(l.start).Round(time.Millisecond), took.Round(time.Millisecond))
 	}
 }
 
-// finish stops sending, waits for the requests in flight and returns the
-// counts and the first failure's reason.
-func (l *load) finish() (sent, failed int64, first string) {
+// loadReport is what a load saw: the requests sent and failed, the first
+// failure, and the latencies.
+type loadReport struct {
+	sent, failed  int64
+	first         string
+	p50, p99, max time.Duration
+	slowestAt     time.Duration
+}
+
+func (r loadReport) String() string {
+	return fmt.Sprintf("%d requests, %d failed; latency p50 %s, p99 %s, max %s (sent at %s)",
+		r.sent, r.failed, r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond),
+		r.max.Round(time.Millisecond), r.slowestAt.Round(time.Millisecond))
+}
+
+// finish stops sending, waits for the requests in flight and reports.
+func (l *load) finish() loadReport {
 	close(l.stop)
 	l.done.Wait()
 	l.client.CloseIdleConnections()
-	return l.sent.Load(), l.failed.Load(), l.firstFailure
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r := loadReport{sent: l.sent.Load(), failed: l.failed, first: l.firstFailure, slowestAt: l.slowestAt}
+	if n := len(l.latencies); n > 0 {
+		slices.Sort(l.latencies)
+		r.p50, r.p99, r.max = l.latencies[n/2], l.latencies[n*99/100], l.latencies[n-1]
+	}
+	return r
 }

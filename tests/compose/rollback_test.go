@@ -33,11 +33,11 @@ func TestRollbackUnderLoad(t *testing.T) {
 	var out strings.Builder
 	l := startLoad(p.base+"/api/plays", loadRate)
 	_, err := stackctl.Rollback(context.Background(), s.st, "", &out)
-	sent, failed, firstFailure := l.finish()
+	load := l.finish()
 	require.NoError(t, err, "rollback:\n%s", out.String())
-	t.Logf("%d requests during the rollback, %d failed", sent, failed)
-	assert.Zero(t, failed, "first failure: %s", firstFailure)
-	assert.Positive(t, sent)
+	t.Logf("during the rollback: %s", load)
+	assert.Zero(t, load.failed, "first failure: %s", load.first)
+	assert.Positive(t, load.sent)
 	assert.Contains(t, out.String(), first, "the rollback says which image it puts back")
 
 	assert.Equal(t, first, s.outputs(t)["image"], "the stack is back on the first release")
