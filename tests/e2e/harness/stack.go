@@ -128,12 +128,14 @@ func (s *Stack) Up(tb testing.TB) auto.UpResult {
 	return res
 }
 
-// TryUp runs `pulumi up`. The error carries the engine's output.
-func (s *Stack) TryUp(tb testing.TB) (auto.UpResult, error) {
+// TryUp runs `pulumi up`, with opts besides the harness's own. The error
+// carries the engine's output.
+func (s *Stack) TryUp(tb testing.TB, opts ...optup.Option) (auto.UpResult, error) {
 	tb.Helper()
 	var out strings.Builder
-	res, err := s.St.Up(context.Background(), optup.ProgressStreams(&out), optup.ErrorProgressStreams(&out),
-		optup.SuppressProgress())
+	opts = append([]optup.Option{optup.ProgressStreams(&out), optup.ErrorProgressStreams(&out),
+		optup.SuppressProgress()}, opts...)
+	res, err := s.St.Up(context.Background(), opts...)
 	s.record("up", out.String())
 	return res, err
 }
