@@ -181,9 +181,7 @@ func TestComposeStack(t *testing.T) {
 		load := l.finish()
 		assertStartedFirst(t, events(old), old)
 
-		t.Logf("during the update: %s", load)
-		assert.Zero(t, load.failed, "first failure: %s", load.first)
-		assert.Positive(t, load.sent)
+		p.requireNoFailures(t, "during the update", load)
 		assert.Equal(t, map[string]apitype.OpType{
 			p.name + "-app-image": apitype.OpReplace, p.name + "-migrate": apitype.OpReplace,
 			p.name + "-app-1": apitype.OpReplace, p.name + "-app-2": apitype.OpReplace,

@@ -75,6 +75,7 @@ func TestInterruptedRunsRecover(t *testing.T) {
 		}
 	}()
 
+	t.Logf("%s: the step during the image build starts", l.elapsed())
 	t.Run("during the image build", func(t *testing.T) {
 		// No emothe:image: the stack builds the Dockerfile.
 		require.NoError(t, s.st.RemoveConfig(context.Background(), "emothe:image"))
@@ -93,6 +94,7 @@ func TestInterruptedRunsRecover(t *testing.T) {
 		}
 	})
 
+	t.Logf("%s: the step during the migration starts", l.elapsed())
 	t.Run("during the migration", func(t *testing.T) {
 		s.set(t, map[string]string{"image": imgs.appB})
 		old := p.all(t, "migrate")
@@ -100,6 +102,7 @@ func TestInterruptedRunsRecover(t *testing.T) {
 		s.recoverAndUp(t, p)
 	})
 
+	t.Logf("%s: the step during the app replacement starts", l.elapsed())
 	t.Run("during the app replacement", func(t *testing.T) {
 		s.set(t, map[string]string{"image": imgs.appA})
 		old := p.ids(t, "app")
@@ -116,9 +119,7 @@ func TestInterruptedRunsRecover(t *testing.T) {
 	for _, n := range foreign {
 		assert.Equal(t, n, dockertest.Inspect(t, n, "{{.Name}}"), "a network that is not the project's was touched")
 	}
-	t.Logf("across the kills and recoveries: %s", load)
-	assert.Zero(t, load.failed, "first failure: %s", load.first)
-	assert.Positive(t, load.sent)
+	p.requireNoFailures(t, "across the kills and recoveries", load)
 
 	t.Run("during destroy", func(t *testing.T) {
 		before := len(p.all(t, ""))

@@ -1,13 +1,21 @@
 package compose
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/emothe/emothe/internal/dockertest"
 )
 
 // loadTimeout is how long a request of the load may take before it counts
@@ -30,6 +38,7 @@ type load struct {
 	failed       int64
 	firstFailure string
 	latencies    []time.Duration
+	failedAt     []time.Duration // when each failed request was sent, from the start
 	slowest      time.Duration
 	slowestAt    time.Duration // when the slowest request was sent, from the start
 }
@@ -95,6 +104,7 @@ func (l *load) record(sent time.Time, took time.Duration, err error) {
 		return
 	}
 	l.failed++
+	l.failedAt = append(l.failedAt, sent.Sub(l.start))
 	if l.firstFailure == "" {
 		l.firstFailure = fmt.Sprintf("%v (sent at %s, after %s)", err, sent.Sub(l.start).Round(time.Millisecond), took.Round(time.Millisecond))
 	}
@@ -107,6 +117,36 @@ type loadReport struct {
 	first         string
 	p50, p99, max time.Duration
 	slowestAt     time.Duration
+	outages       []outage
+	start         time.Time
+}
+
+// outage is a stretch of failed requests, by when they were sent: failures
+// less than outageGap apart belong to one stretch.
+type outage struct {
+	from, to time.Duration
+	failed   int
+}
+
+const outageGap = 2 * time.Second
+
+func (o outage) String() string {
+	return fmt.Sprintf("%d failed, sent from %s to %s", o.failed, o.from.Round(100*time.Millisecond), o.to.Round(100*time.Millisecond))
+}
+
+// outages groups the send times of failed requests, in order, into
+// stretches, so a report tells one long stall from scattered failures.
+func outages(failedAt []time.Duration) []outage {
+	var out []outage
+	for _, at := range failedAt {
+		if n := len(out); n > 0 && at-out[n-1].to < outageGap {
+			out[n-1].to = at
+			out[n-1].failed++
+			continue
+		}
+		out = append(out, outage{from: at, to: at, failed: 1})
+	}
+	return out
 }
 
 func (r loadReport) String() string {
@@ -115,6 +155,10 @@ func (r loadReport) String() string {
 		r.max.Round(time.Millisecond), r.slowestAt.Round(time.Millisecond))
 }
 
+// elapsed is the time since the load started, to place a step among the
+// report's outages.
+func (l *load) elapsed() time.Duration { return time.Since(l.start).Round(100 * time.Millisecond) }
+
 // finish stops sending, waits for the requests in flight and reports.
 func (l *load) finish() loadReport {
 	close(l.stop)
@@ -122,10 +166,76 @@ func (l *load) finish() loadReport {
 	l.client.CloseIdleConnections()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	r := loadReport{sent: l.sent.Load(), failed: l.failed, first: l.firstFailure, slowestAt: l.slowestAt}
+	slices.Sort(l.failedAt)
+	r := loadReport{
+		sent: l.sent.Load(), failed: l.failed, first: l.firstFailure, slowestAt: l.slowestAt,
+		outages: outages(l.failedAt), start: l.start,
+	}
 	if n := len(l.latencies); n > 0 {
 		slices.Sort(l.latencies)
 		r.p50, r.p99, r.max = l.latencies[n/2], l.latencies[n*99/100], l.latencies[n-1]
 	}
 	return r
+}
+
+// requireNoFailures logs what the load during saw and fails the test if a
+// request failed. It then says where the requests were lost: the stretches
+// of failures, the errors the proxy logged (by message, with when each was
+// first and last seen, from the load's start) and the project's containers.
+func (p project) requireNoFailures(t testing.TB, during string, r loadReport) {
+	t.Helper()
+	t.Logf("%s: %s", during, r)
+	assert.Positive(t, r.sent)
+	if r.failed == 0 {
+		return
+	}
+	for _, o := range r.outages {
+		t.Logf("outage: %s", o)
+	}
+	t.Logf("the proxy's errors:\n%s", proxyErrors((&dockertest.Container{ID: p.name + "-proxy-1"}).Logs(), r.start))
+	if ps, err := dockertest.Docker(context.Background(), "ps", "--all", "--filter", p.filter(),
+		"--format", "{{.Names}}\t{{.Image}}\t{{.Status}}"); err == nil {
+		t.Logf("the project's containers:\n%s", ps)
+	}
+	assert.Zero(t, r.failed, "first failure: %s", r.first)
+}
+
+// proxyErrors sums up the entries above info level in Caddy's JSON log:
+// one line per message, with its count and when it was first and last
+// logged, from start.
+func proxyErrors(log string, start time.Time) string {
+	type seen struct {
+		n           int
+		first, last time.Duration
+	}
+	var order []string
+	by := map[string]*seen{}
+	for line := range strings.Lines(log) {
+		var e struct {
+			Level, Logger, Msg string
+			Ts                 float64
+			Error              string
+		}
+		if json.Unmarshal([]byte(line), &e) != nil || e.Level == "info" || e.Level == "debug" {
+			continue
+		}
+		key := fmt.Sprintf("%s %s: %s %s", e.Level, e.Logger, e.Msg, e.Error)
+		at := time.Unix(0, int64(e.Ts*1e9)).Sub(start).Round(100 * time.Millisecond)
+		if s, ok := by[key]; ok {
+			s.n++
+			s.last = at
+			continue
+		}
+		by[key] = &seen{n: 1, first: at, last: at}
+		order = append(order, key)
+	}
+	var b strings.Builder
+	for _, k := range order {
+		s := by[k]
+		fmt.Fprintf(&b, "%dx from %s to %s: %.300s\n", s.n, s.first, s.last, k)
+	}
+	if b.Len() == 0 {
+		return "(none)"
+	}
+	return b.String()
 }
