@@ -18,9 +18,14 @@ import (
 	"github.com/emothe/emothe/internal/dockertest"
 )
 
-// loadTimeout is how long a request of the load may take before it counts
-// as failed. It also bounds the requests in flight to loadRate × loadTimeout.
-const loadTimeout = 15 * time.Second
+// loadTimeout is how long a request of the load may go unanswered before
+// it counts as hung, and failed. It detects a stuck proxy or app, and is no
+// latency target: those are the benchmarks' (BenchmarkImageUpdateUnderLoad
+// reports p99 and max). A host short of CPU for a while queues requests,
+// and at 15 s a queue on a saturated CI machine once failed a quarter of
+// them; a real outage still fails fast, as the proxy answers 502 once
+// lb_try_duration has passed with no replica reachable.
+const loadTimeout = time.Minute
 
 // load sends GET url at a steady rate until finish, counting the requests
 // that did not get a 200 with plays in it within loadTimeout, and keeping
