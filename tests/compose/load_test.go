@@ -224,7 +224,10 @@ func proxyErrors(log string, start time.Time) string {
 		if json.Unmarshal([]byte(line), &e) != nil || e.Level == "info" || e.Level == "debug" {
 			continue
 		}
-		key := fmt.Sprintf("%s %s: %s %s", e.Level, e.Logger, e.Msg, e.Error)
+		key := fmt.Sprintf("%s %s: %s", e.Level, e.Logger, e.Msg)
+		if e.Error != "" {
+			key += ": " + e.Error
+		}
 		at := time.Unix(0, int64(e.Ts*1e9)).Sub(start).Round(100 * time.Millisecond)
 		if s, ok := by[key]; ok {
 			s.n++
