@@ -181,7 +181,7 @@ func TestComposeStack(t *testing.T) {
 		load := l.finish()
 		assertStartedFirst(t, events(old), old)
 
-		p.requireNoFailures(t, "during the update", load)
+		p.assertNoFailures(t, "during the update", load)
 		assert.Equal(t, map[string]apitype.OpType{
 			p.name + "-app-image": apitype.OpReplace, p.name + "-migrate": apitype.OpReplace,
 			p.name + "-app-1": apitype.OpReplace, p.name + "-app-2": apitype.OpReplace,

@@ -119,7 +119,7 @@ func TestInterruptedRunsRecover(t *testing.T) {
 	for _, n := range foreign {
 		assert.Equal(t, n, dockertest.Inspect(t, n, "{{.Name}}"), "a network that is not the project's was touched")
 	}
-	p.requireNoFailures(t, "across the kills and recoveries", load)
+	p.assertNoFailures(t, "across the kills and recoveries", load)
 
 	t.Run("during destroy", func(t *testing.T) {
 		before := len(p.all(t, ""))

@@ -183,11 +183,11 @@ func (l *load) finish() loadReport {
 	return r
 }
 
-// requireNoFailures logs what the load during saw and fails the test if a
+// assertNoFailures logs what the load during saw and marks the test failed if a
 // request failed. It then says where the requests were lost: the stretches
 // of failures, the errors the proxy logged (by message, with when each was
 // first and last seen, from the load's start) and the project's containers.
-func (p project) requireNoFailures(t testing.TB, during string, r loadReport) {
+func (p project) assertNoFailures(t testing.TB, during string, r loadReport) {
 	t.Helper()
 	t.Logf("%s: %s", during, r)
 	assert.Positive(t, r.sent)

@@ -35,7 +35,7 @@ func TestRollbackUnderLoad(t *testing.T) {
 	_, err := stackctl.Rollback(context.Background(), s.st, "", &out)
 	load := l.finish()
 	require.NoError(t, err, "rollback:\n%s", out.String())
-	p.requireNoFailures(t, "during the rollback", load)
+	p.assertNoFailures(t, "during the rollback", load)
 	assert.Contains(t, out.String(), first, "the rollback says which image it puts back")
 
 	assert.Equal(t, first, s.outputs(t)["image"], "the stack is back on the first release")
